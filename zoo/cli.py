@@ -1,0 +1,59 @@
+"""The ``zoo`` command: parses options, calls the library, prints one-line errors.
+
+Each command lives in ``zoo/commands/<name>.py`` and registers itself on the shared Typer app.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import typer
+
+from zoo.cli_app import app
+from zoo.errors import ZooError
+
+COMMAND_MODULES = ["info"]
+
+_debug = False
+
+
+@app.callback()
+def _global_options(
+    data_dir: str = typer.Option(None, "--data-dir", help="Data root (default: $ZOO_DATA_DIR)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+) -> None:
+    """TiME Zoo: tiny monolingual encoders, distilled, evaluated, benchmarked and published."""
+    global _debug
+    from zoo.paths import set_data_dir
+
+    _debug = debug or os.environ.get("ZOO_DEBUG") == "1"
+    if data_dir:
+        set_data_dir(data_dir)
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"zoo.commands.{_name}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script."""
+    try:
+        app(args=argv, prog_name="zoo")  # click handles --help and usage errors (exit 2) itself
+    except ZooError as e:
+        if _debug:
+            raise
+        typer.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as e:  # a bug: one line unless --debug
+        if _debug:
+            raise
+        typer.echo(f"internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)", err=True)
+        sys.exit(1)
+
+if __name__ == "__main__":
+    main()

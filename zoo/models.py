@@ -1,0 +1,162 @@
+"""Which models a command works on, and how to load them.
+
+A :class:`ModelRef` is a student directory, a teacher (Hub id, local dir or the offline teacher), a
+same-size randomly initialised student (``random-baseline``: what distillation bought) or a published
+architecture with random weights (``shape-baseline``: speed rows only). ``zoo eval``/``zoo bench`` with no
+``--model`` use :func:`default_models`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import UsageError
+from zoo.paths import work_dir
+from zoo.registry import LanguageSpec
+from zoo.results import ModelInfo, dir_revision
+
+# Published architectures timed with random weights ("shape baselines"): layers, hidden, heads, vocab.
+SHAPE_BASELINES: dict[str, dict[str, Any]] = {
+    "xlm-roberta-base": {"num_hidden_layers": 12, "hidden_size": 768, "num_attention_heads": 12,
+                         "intermediate_size": 3072, "vocab_size": 250002},
+    "xlm-roberta-large": {"num_hidden_layers": 24, "hidden_size": 1024, "num_attention_heads": 16,
+                          "intermediate_size": 4096, "vocab_size": 250002},
+    "bert-base-multilingual-cased": {"num_hidden_layers": 12, "hidden_size": 768, "num_attention_heads": 12,
+                                     "intermediate_size": 3072, "vocab_size": 119547},
+}
+
+
+def student_id(lang: str, size: str) -> str:
+    """The model id (and Hub repo name) of a student: ``time-xh-xs``."""
+    return f"time-{lang}-{size}"
+
+
+def student_dir(lang: str, size: str) -> Path:
+    """Where ``zoo distill`` writes the student of a language and size."""
+    return work_dir() / "students" / student_id(lang, size)
+
+
+def count_parameters(model) -> dict[str, int]:
+    """Parameters split into embeddings (word, position, type, embedding LayerNorm) and the rest."""
+    total = sum(p.numel() for p in model.parameters())
+    emb_module = model.get_input_embeddings()
+    base = getattr(model, "base_model", model)
+    embeddings = getattr(base, "embeddings", None)
+    emb = sum(p.numel() for p in (embeddings or emb_module).parameters())
+    return {"total": total, "embedding": emb, "encoder": total - emb}
+
+
+@dataclass
+class ModelRef:
+    """A model to evaluate or benchmark."""
+
+    id: str
+    role: str
+    path: str | None = None  # local dir or Hub id for from_pretrained; None for random weights
+    size: str | None = None
+    tokenizer: str | None = None  # tokenizer source when it differs from ``path``
+    config: dict[str, Any] | None = None  # random-weight models: config overrides of a BertConfig
+    config_from: str | None = None  # random-baseline: copy the architecture of this checkpoint
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def load_tokenizer(self):
+        """The tokenizer (AutoTokenizer) of this model."""
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(self.tokenizer or self.path)
+
+    def load_config(self):
+        """The model config (random-weight models build theirs)."""
+        from transformers import AutoConfig, BertConfig
+
+        if self.config_from:
+            return AutoConfig.from_pretrained(self.config_from)
+        if self.config is not None:
+            return BertConfig(**{"max_position_embeddings": 514, "pad_token_id": 1, **self.config})
+        return AutoConfig.from_pretrained(self.path)
+
+    def load_model(self, seed: int = 0):
+        """The encoder (AutoModel): pretrained weights, or a seeded random init for baselines."""
+        import torch
+        from transformers import AutoModel
+
+        if self.path and not self.config_from and self.config is None:
+            return AutoModel.from_pretrained(self.path)
+        torch.manual_seed(seed)
+        return AutoModel.from_config(self.load_config())
+
+    def revision(self) -> str:
+        """Content hash of a local dir, the resolved Hub commit, or a label for random weights."""
+        if self.role in ("random-baseline", "shape-baseline"):
+            return "random-init"
+        if self.path and Path(self.path).is_dir():
+            return dir_revision(self.path)
+        return str(self.extra.get("revision") or "main")
+
+    def info(self, params: dict[str, int] | None = None) -> ModelInfo:
+        """The identity recorded in results."""
+        return ModelInfo(id=self.id, revision=self.revision(), role=self.role, size=self.size,
+                         path=self.path, params=params or {})
+
+
+def teacher_ref(spec: LanguageSpec, offline: bool = True) -> ModelRef:
+    """The language's teacher (the offline one by default), resolved to a loadable path."""
+    from zoo.teachers import resolve_teacher
+
+    ref = spec.teacher_offline if offline else spec.teacher_online
+    path, revision = resolve_teacher(ref.id, ref.revision)
+    return ModelRef(id=ref.id, role="teacher", path=path, extra={"revision": revision})
+
+
+def student_ref(spec: LanguageSpec, size: str) -> ModelRef:
+    """A distilled student of the language (must exist)."""
+    spec.size(size)
+    path = student_dir(spec.code, size)
+    if not (path / "config.json").is_file():
+        raise UsageError(
+            f"no {size} student for {spec.code} at {path}",
+            hint=f"run: zoo distill --lang {spec.code} --size {size}",
+        )
+    return ModelRef(id=student_id(spec.code, size), role="student", path=str(path), size=size)
+
+
+def random_baseline_ref(student: ModelRef) -> ModelRef:
+    """The same architecture and tokenizer as ``student`` with random weights."""
+    assert student.path
+    return ModelRef(id=f"random-{student.id.removeprefix('time-')}", role="random-baseline", size=student.size,
+                    tokenizer=student.path, config_from=student.path)
+
+
+def shape_baseline_ref(name: str, tokenizer: str) -> ModelRef:
+    """A published architecture with random weights, for speed rows only."""
+    if name not in SHAPE_BASELINES:
+        raise UsageError(f"unknown shape baseline '{name}'", hint=", ".join(SHAPE_BASELINES))
+    return ModelRef(id=f"shape/{name}", role="shape-baseline", tokenizer=tokenizer, config=SHAPE_BASELINES[name])
+
+
+def model_from_arg(arg: str) -> ModelRef:
+    """``--model PATH_OR_HUB_ID``: a local directory or a Hub id (any encoder)."""
+    p = Path(arg).expanduser()
+    if p.is_dir():
+        return ModelRef(id=p.resolve().name, role="model", path=str(p.resolve()))
+    from zoo.teachers import OFFLINE_TEACHER_ID, resolve_teacher
+
+    path, revision = resolve_teacher(arg)
+    role = "teacher" if arg == OFFLINE_TEACHER_ID else "model"
+    return ModelRef(id=arg, role=role, path=path, extra={"revision": revision})
+
+
+def default_models(spec: LanguageSpec, sizes: list[str] | None = None, with_random: bool = True) -> list[ModelRef]:
+    """The language's existing students (all sizes, or ``sizes``), their random baselines and the teacher."""
+    refs: list[ModelRef] = []
+    for size in sizes or spec.sizes:
+        if sizes is None and not (student_dir(spec.code, size) / "config.json").is_file():
+            continue
+        s = student_ref(spec, size)
+        refs.append(s)
+        if with_random:
+            refs.append(random_baseline_ref(s))
+    refs.append(teacher_ref(spec))
+    return refs
