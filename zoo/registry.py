@@ -9,6 +9,7 @@ Every error names the file and the field.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -118,6 +119,7 @@ class LanguageSpec:
     students_why: str
     tasks: dict[str, TaskSpec] = field(default_factory=dict)
     source: Path | None = None
+    corpus_license: str | None = None  # corpus.license: '<file>: <licence>; ...' (MANIFEST.md)
 
     def corpus_files(self, data_root: Path) -> list[Path]:
         """Local corpus files matching the spec's globs, sorted; empty when none exist."""
@@ -341,6 +343,7 @@ def load_language_file(path: Path) -> LanguageSpec:
         corpus_local=corpus.str_list("local", required=False),
         corpus_hub=corpus_hub,  # type: ignore[arg-type]
         corpus_why=corpus.get("why", str),
+        corpus_license=corpus.get("license", str, required=False),
         sizes=sizes,
         recommended_size=recommended,
         students_why=students.get("why", str),
@@ -363,9 +366,18 @@ def _load_all(directory: str) -> dict[str, LanguageSpec]:
     return specs
 
 
+def languages_dir() -> Path:
+    """Where language files are read from: ``ZOO_LANGUAGES_DIR`` or the package's ``zoo/languages``."""
+    override = os.environ.get("ZOO_LANGUAGES_DIR")
+    return Path(override).expanduser().resolve() if override else LANGUAGES_DIR
+
+
 def languages(directory: Path | None = None) -> dict[str, LanguageSpec]:
     """All language specs, keyed by ISO code (validated on first load)."""
-    return dict(_load_all(str(directory or LANGUAGES_DIR)))
+    directory = directory or languages_dir()
+    if not directory.is_dir():
+        raise ConfigError(f"language directory {directory} does not exist")
+    return dict(_load_all(str(directory)))
 
 
 def get_language(code: str, directory: Path | None = None) -> LanguageSpec:
