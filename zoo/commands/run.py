@@ -1,0 +1,49 @@
+"""``zoo run``: the whole chain for one language (or all), resumable; see zoo/pipeline.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from zoo.cli_app import app
+from zoo.errors import UsageError, ZooError
+
+
+@app.command("run")
+def run_cmd(
+    lang: str = typer.Option(..., "--lang", "-l", help="Language code, several (xh,af) or 'all'."),
+    sizes: str = typer.Option(None, "--sizes", help="Student sizes, e.g. xs,s (default: the recommended one)."),
+    preset: str = typer.Option("cpu", "--preset", help="smoke | cpu (offline default) | time-gpu."),
+    to: str = typer.Option("local", "--to", help="Publish to 'local' (a Hub cache), 'hub', or 'none'."),
+    hub_cache: Path = typer.Option(None, "--hub-cache", help="Local Hub cache (default <work>/hub-cache)."),
+    org: str = typer.Option("time", "--org", help="Hub organisation of the published repos."),
+    steps: str = typer.Option(None, "--steps", help="Only these steps, e.g. eval,card (default: all)."),
+    online: bool = typer.Option(False, "--online", help="Use the online teacher (Hub) instead of the offline one."),
+) -> None:
+    """Teacher → distil → evaluate → bench → card → publish → leaderboard, skipping what is done."""
+    from zoo import cli, pipeline
+    from zoo.registry import parse_languages
+
+    if to not in ("local", "hub", "none"):
+        raise UsageError(f"--to {to!r}: expected local, hub or none")
+    chosen = tuple(pipeline.STEPS)
+    if steps:
+        chosen = tuple(s.strip() for s in steps.split(",") if s.strip())
+        for s in chosen:
+            if s not in pipeline.STEPS:
+                raise UsageError(f"unknown step '{s}'", hint=f"steps: {', '.join(pipeline.STEPS)}")
+    opts = pipeline.RunOptions(
+        sizes=[s.strip() for s in sizes.split(",")] if sizes else None, preset=preset, to=to,
+        hub_cache=hub_cache, org=org, steps=chosen, online=online,
+    )
+    specs = parse_languages(lang)
+    failures = pipeline.run(specs, opts, echo=lambda m: typer.echo(m, err=True), debug=cli._debug)
+    failed = {c: e for c, e in failures.items() if e}
+    for code in failures:
+        typer.echo(f"{code}: {'FAILED: ' + failed[code] if code in failed else 'ok'}")
+    if failed:
+        raise ZooError(f"{len(failed)} of {len(failures)} languages failed: {', '.join(failed)}")
+    cache = hub_cache or pipeline.default_hub_cache()
+    if to == "local" and "publish" in chosen:
+        typer.echo(f"published to {cache} (HF_HUB_CACHE={cache} HF_HUB_OFFLINE=1 loads time/time-<lang>)")

@@ -1,0 +1,249 @@
+"""``zoo run``: language spec → teacher → distil → evaluate → bench → card → publish → leaderboard.
+
+Every step is idempotent and skips what is done: a finished student is not distilled again (an unfinished
+one resumes from its last checkpoint), existing result records are not recomputed, an up-to-date card is
+not rewritten, an identical publish is a no-op. So a run killed at any point is simply run again.
+A run manifest (``<work>/runs/run-<lang>.json``) records what ran, with versions and timings, and a lock
+on the work directory keeps two runs from writing into it at once.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import UsageError, ZooError
+from zoo.fileio import exclusive_lock, write_json_atomic
+from zoo.paths import work_dir
+from zoo.registry import LanguageSpec
+
+STEPS = ("teacher", "distill", "eval", "bench", "card", "publish", "leaderboard")
+
+
+@dataclass(frozen=True)
+class RunPreset:
+    """How much work each step does: the distillation preset, the eval budget, seeds, bench depth."""
+
+    name: str
+    distill: str
+    eval_budget: str
+    seeds: int
+    bench_quick: bool
+
+
+RUN_PRESETS = {
+    # the whole chain in a few minutes; numbers from it only show that the chain works
+    "smoke": RunPreset("smoke", distill="smoke", eval_budget="smoke", seeds=1, bench_quick=True),
+    # the offline default: a usable student on 2 CPU cores
+    "cpu": RunPreset("cpu", distill="cpu", eval_budget="default", seeds=3, bench_quick=False),
+    # TiME's GPU recipe
+    "time-gpu": RunPreset("time-gpu", distill="time-gpu", eval_budget="default", seeds=3, bench_quick=False),
+}
+
+
+@dataclass
+class RunOptions:
+    """Options of ``zoo run``."""
+
+    sizes: list[str] | None = None  # None: the language's recommended size
+    preset: str = "cpu"
+    to: str = "local"  # local | hub | none
+    hub_cache: Path | None = None  # local publishing target (a Hub cache dir)
+    org: str = "time"
+    steps: tuple[str, ...] = STEPS
+    online: bool = False
+
+    @property
+    def run_preset(self) -> RunPreset:
+        if self.preset not in RUN_PRESETS:
+            raise UsageError(f"unknown preset '{self.preset}'", hint=f"presets: {', '.join(RUN_PRESETS)}")
+        return RUN_PRESETS[self.preset]
+
+
+@dataclass
+class StepResult:
+    name: str
+    status: str  # done | skipped | failed
+    wall_time_s: float
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+def default_hub_cache() -> Path:
+    """Where ``--to local`` publishes by default: ``<work>/hub-cache`` (use it as HF_HUB_CACHE)."""
+    return work_dir() / "hub-cache"
+
+
+# ------------------------------------------------------------------------------------------------
+# the steps: each returns (status, outputs) and skips work that is done
+
+
+def step_teacher(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]]:
+    from zoo.teachers import offline_teacher_dir, resolve_teacher
+
+    ref = spec.teacher_online if opts.online else spec.teacher_offline
+    existed = not opts.online and (offline_teacher_dir() / "config.json").is_file()
+    path, revision = resolve_teacher(ref.id, ref.revision)
+    return ("skipped" if existed else "done"), {"teacher": ref.id, "path": path, "revision": revision}
+
+
+def step_distill(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]]:
+    from zoo.distill.run import distill
+    from zoo.models import student_dir
+
+    outputs, did = {}, False
+    for size in _sizes(spec, opts):
+        out = student_dir(spec.code, size)
+        if not (out / "distillation.json").is_file():
+            distill(spec.code, size, preset=opts.run_preset.distill, online=opts.online)
+            did = True
+        outputs[size] = str(out)
+    return ("done" if did else "skipped"), outputs
+
+
+def step_eval(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]]:
+    from zoo.evaluation.budget import get_budget
+    from zoo.evaluation.runner import evaluate
+    from zoo.models import default_models
+
+    models = default_models(spec, sizes=_sizes(spec, opts))
+    summary = evaluate(spec, models, list(spec.tasks.values()), range(opts.run_preset.seeds),
+                       get_budget(opts.run_preset.eval_budget))
+    status = "done" if summary.written else "skipped"
+    return status, {"written": len(summary.written), "skipped": len(summary.skipped)}
+
+
+def step_bench(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]]:
+    from zoo.bench.run import bench_language
+
+    written, skipped = bench_language(spec, sizes=_sizes(spec, opts), quick=opts.run_preset.bench_quick)
+    return ("done" if written else "skipped"), {"written": written, "skipped": skipped}
+
+
+def step_card(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]]:
+    from zoo import cards
+
+    outputs, did = {}, False
+    for size in _sizes(spec, opts):
+        student = cards.locate_student(spec.code, size)
+        readme = student.path / "README.md"
+        stamp = cards.read_stamp(readme.read_text(encoding="utf-8")) if readme.is_file() else None
+        fresh = stamp is not None and stamp == cards.current_stamp(student, opts.org)
+        if not fresh:
+            cards.write_card(spec.code, size, org=opts.org)
+            did = True
+        outputs[size] = str(readme)
+    return ("done" if did else "skipped"), outputs
+
+
+def step_publish(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]]:
+    from zoo import hub
+
+    if opts.to == "none":
+        return "skipped", {}
+    outputs, did = {}, False
+    for size in _sizes(spec, opts):
+        plan = hub.plan_publish(spec.code, size, None, opts.org, False)
+        if opts.to == "hub":
+            outputs[size] = hub.publish_hub(plan)
+            did = True
+        else:
+            snaps = hub.publish_local(plan, opts.hub_cache or default_hub_cache())
+            did = did or any(s.changed for s in snaps)
+            outputs[size] = {s.repo_id: s.commit for s in snaps}
+    return ("done" if did else "skipped"), outputs
+
+
+def step_leaderboard(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]]:
+    from zoo.leaderboard import build_leaderboard, write_leaderboard
+
+    paths = write_leaderboard(build_leaderboard(), work_dir() / "leaderboard")
+    return "done", {k: str(v) for k, v in paths.items()}
+
+
+STEP_FUNCTIONS: dict[str, Callable[[LanguageSpec, RunOptions], tuple[str, dict[str, Any]]]] = {
+    "teacher": step_teacher, "distill": step_distill, "eval": step_eval, "bench": step_bench,
+    "card": step_card, "publish": step_publish, "leaderboard": step_leaderboard,
+}
+
+
+def _sizes(spec: LanguageSpec, opts: RunOptions) -> list[str]:
+    sizes = opts.sizes or [spec.recommended_size]
+    for s in sizes:
+        spec.size(s)  # did-you-mean on an unknown size
+    return sizes
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def run_language(
+    spec: LanguageSpec, opts: RunOptions, echo: Callable[[str], None] = print
+) -> list[StepResult]:
+    """Run the chain for one language; stops at the first failing step (the error is re-raised)."""
+    from zoo.results import environment
+
+    manifest_path = work_dir() / "runs" / f"run-{spec.code}.json"
+    manifest: dict[str, Any] = {
+        "lang": spec.code, "preset": opts.preset, "sizes": _sizes(spec, opts), "to": opts.to,
+        "started": _now(), "environment": environment(), "steps": [],
+    }
+    results: list[StepResult] = []
+    for name in opts.steps:
+        echo(f"[{spec.code}] {name} ...")
+        t0 = time.monotonic()
+        try:
+            status, outputs = STEP_FUNCTIONS[name](spec, opts)
+        except BaseException as e:
+            res = StepResult(name, "failed", time.monotonic() - t0, error=_one_line(e))
+            results.append(res)
+            manifest["steps"].append(res.__dict__)
+            manifest["finished"] = _now()
+            write_json_atomic(manifest_path, manifest)
+            raise
+        res = StepResult(name, status, time.monotonic() - t0, outputs)
+        results.append(res)
+        manifest["steps"].append(res.__dict__)
+        write_json_atomic(manifest_path, manifest)
+        echo(f"[{spec.code}] {name}: {status} ({res.wall_time_s:.1f} s)")
+    manifest["finished"] = _now()
+    write_json_atomic(manifest_path, manifest)
+    return results
+
+
+def run(specs: list[LanguageSpec], opts: RunOptions, echo: Callable[[str], None] = print,
+        debug: bool = False) -> dict[str, str | None]:
+    """Run every language in turn under a lock on the work directory.
+
+    With several languages a failing one is reported and the next one runs; the return value maps each
+    language to its error (None when it succeeded). A single language re-raises its error.
+    """
+    _ = opts.run_preset  # validate before taking the lock
+    failures: dict[str, str | None] = {}
+    with exclusive_lock(work_dir() / ".zoo-run.lock", what=f"the work directory {work_dir()}"):
+        for spec in specs:
+            try:
+                run_language(spec, opts, echo)
+                failures[spec.code] = None
+            except (ZooError, Exception) as e:
+                if len(specs) == 1:
+                    raise
+                if debug:
+                    traceback.print_exc()
+                failures[spec.code] = _one_line(e)
+                echo(f"[{spec.code}] failed: {failures[spec.code]}")
+    return failures
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e) if isinstance(e, ZooError) else f"{type(e).__name__}: {e}"
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
