@@ -59,7 +59,9 @@ def test_unknown_key_names_file_and_field(tmp_path):
 
 
 def test_wrong_type_names_field(tmp_path):
-    path = _copy_xh(tmp_path, lambda s: s.replace("layer: 12, relation_heads: 64", "layer: twelve, relation_heads: 64"))
+    path = _copy_xh(
+        tmp_path, lambda s: s.replace("layer: 12, relation_heads: 64", "layer: twelve, relation_heads: 64")
+    )
     with pytest.raises(ConfigError, match=r"field 'teacher.online.layer' must be int, got str 'twelve'"):
         load_language_file(path)
 
@@ -77,18 +79,23 @@ def test_missing_field_and_bad_split(tmp_path):
 
 
 def test_cli_languages_and_did_you_mean(data_root):
-    out = subprocess.run([sys.executable, "-m", "zoo.cli", "languages", "--json"], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "zoo.cli", "languages", "--json"], capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr
     import json
 
     rows = {r["code"]: r for r in json.loads(out.stdout)}
     assert set(rows) == EXPECTED
     assert rows["xh"]["corpus_words"] == 535927  # MANIFEST.md: 6 files, 535,927 words
-    bad = subprocess.run([sys.executable, "-m", "zoo.cli", "info", "--lang", "xhosa"], capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "zoo.cli", "info", "--lang", "xhosa"], capture_output=True, text=True
+    )
     assert bad.returncode == 2
     assert "did you mean 'xh'" in bad.stderr and "Traceback" not in bad.stderr
-    info = subprocess.run([sys.executable, "-m", "zoo.cli", "info", "--lang", "xh", "--json"],
-                          capture_output=True, text=True)
+    info = subprocess.run(
+        [sys.executable, "-m", "zoo.cli", "info", "--lang", "xh", "--json"], capture_output=True, text=True
+    )
     assert info.returncode == 0, info.stderr
     d = json.loads(info.stdout)
     assert len(d["corpus_files_found"]) == 6

@@ -13,11 +13,20 @@ from pathlib import Path
 from zoo.errors import ZooError
 
 
+def _write_error(path: Path, e: OSError) -> ZooError:
+    return ZooError(
+        f"could not write {path}: {e.strerror or e}", hint="check the folder, free space and permissions"
+    )
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` via a temp file in the same folder and ``os.replace``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise _write_error(path, e) from e
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -27,7 +36,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     except OSError as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise ZooError(f"could not write {path}: {e.strerror or e}", hint="check free space and permissions") from e
+        raise _write_error(path, e) from e
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -19,12 +19,27 @@ from zoo.results import ModelInfo, dir_revision
 
 # Published architectures timed with random weights ("shape baselines"): layers, hidden, heads, vocab.
 SHAPE_BASELINES: dict[str, dict[str, Any]] = {
-    "xlm-roberta-base": {"num_hidden_layers": 12, "hidden_size": 768, "num_attention_heads": 12,
-                         "intermediate_size": 3072, "vocab_size": 250002},
-    "xlm-roberta-large": {"num_hidden_layers": 24, "hidden_size": 1024, "num_attention_heads": 16,
-                          "intermediate_size": 4096, "vocab_size": 250002},
-    "bert-base-multilingual-cased": {"num_hidden_layers": 12, "hidden_size": 768, "num_attention_heads": 12,
-                                     "intermediate_size": 3072, "vocab_size": 119547},
+    "xlm-roberta-base": {
+        "num_hidden_layers": 12,
+        "hidden_size": 768,
+        "num_attention_heads": 12,
+        "intermediate_size": 3072,
+        "vocab_size": 250002,
+    },
+    "xlm-roberta-large": {
+        "num_hidden_layers": 24,
+        "hidden_size": 1024,
+        "num_attention_heads": 16,
+        "intermediate_size": 4096,
+        "vocab_size": 250002,
+    },
+    "bert-base-multilingual-cased": {
+        "num_hidden_layers": 12,
+        "hidden_size": 768,
+        "num_attention_heads": 12,
+        "intermediate_size": 3072,
+        "vocab_size": 119547,
+    },
 }
 
 
@@ -97,8 +112,14 @@ class ModelRef:
 
     def info(self, params: dict[str, int] | None = None) -> ModelInfo:
         """The identity recorded in results."""
-        return ModelInfo(id=self.id, revision=self.revision(), role=self.role, size=self.size,
-                         path=self.path, params=params or {})
+        return ModelInfo(
+            id=self.id,
+            revision=self.revision(),
+            role=self.role,
+            size=self.size,
+            path=self.path,
+            params=params or {},
+        )
 
 
 def teacher_ref(spec: LanguageSpec, offline: bool = True) -> ModelRef:
@@ -125,15 +146,22 @@ def student_ref(spec: LanguageSpec, size: str) -> ModelRef:
 def random_baseline_ref(student: ModelRef) -> ModelRef:
     """The same architecture and tokenizer as ``student`` with random weights."""
     assert student.path
-    return ModelRef(id=f"random-{student.id.removeprefix('time-')}", role="random-baseline", size=student.size,
-                    tokenizer=student.path, config_from=student.path)
+    return ModelRef(
+        id=f"random-{student.id.removeprefix('time-')}",
+        role="random-baseline",
+        size=student.size,
+        tokenizer=student.path,
+        config_from=student.path,
+    )
 
 
 def shape_baseline_ref(name: str, tokenizer: str) -> ModelRef:
     """A published architecture with random weights, for speed rows only."""
     if name not in SHAPE_BASELINES:
         raise UsageError(f"unknown shape baseline '{name}'", hint=", ".join(SHAPE_BASELINES))
-    return ModelRef(id=f"shape/{name}", role="shape-baseline", tokenizer=tokenizer, config=SHAPE_BASELINES[name])
+    return ModelRef(
+        id=f"shape/{name}", role="shape-baseline", tokenizer=tokenizer, config=SHAPE_BASELINES[name]
+    )
 
 
 def model_from_arg(arg: str) -> ModelRef:
@@ -148,7 +176,9 @@ def model_from_arg(arg: str) -> ModelRef:
     return ModelRef(id=arg, role=role, path=path, extra={"revision": revision})
 
 
-def default_models(spec: LanguageSpec, sizes: list[str] | None = None, with_random: bool = True) -> list[ModelRef]:
+def default_models(
+    spec: LanguageSpec, sizes: list[str] | None = None, with_random: bool = True
+) -> list[ModelRef]:
     """The language's existing students (all sizes, or ``sizes``), their random baselines and the teacher."""
     refs: list[ModelRef] = []
     for size in sizes or spec.sizes:

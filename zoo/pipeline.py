@@ -112,8 +112,13 @@ def step_eval(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]
     from zoo.models import default_models
 
     models = default_models(spec, sizes=_sizes(spec, opts))
-    summary = evaluate(spec, models, list(spec.tasks.values()), range(opts.run_preset.seeds),
-                       get_budget(opts.run_preset.eval_budget))
+    summary = evaluate(
+        spec,
+        models,
+        list(spec.tasks.values()),
+        range(opts.run_preset.seeds),
+        get_budget(opts.run_preset.eval_budget),
+    )
     status = "done" if summary.written else "skipped"
     return status, {"written": len(summary.written), "skipped": len(summary.skipped)}
 
@@ -167,8 +172,13 @@ def step_leaderboard(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[st
 
 
 STEP_FUNCTIONS: dict[str, Callable[[LanguageSpec, RunOptions], tuple[str, dict[str, Any]]]] = {
-    "teacher": step_teacher, "distill": step_distill, "eval": step_eval, "bench": step_bench,
-    "card": step_card, "publish": step_publish, "leaderboard": step_leaderboard,
+    "teacher": step_teacher,
+    "distill": step_distill,
+    "eval": step_eval,
+    "bench": step_bench,
+    "card": step_card,
+    "publish": step_publish,
+    "leaderboard": step_leaderboard,
 }
 
 
@@ -190,8 +200,13 @@ def run_language(
 
     manifest_path = work_dir() / "runs" / f"run-{spec.code}.json"
     manifest: dict[str, Any] = {
-        "lang": spec.code, "preset": opts.preset, "sizes": _sizes(spec, opts), "to": opts.to,
-        "started": _now(), "environment": environment(), "steps": [],
+        "lang": spec.code,
+        "preset": opts.preset,
+        "sizes": _sizes(spec, opts),
+        "to": opts.to,
+        "started": _now(),
+        "environment": environment(),
+        "steps": [],
     }
     results: list[StepResult] = []
     for name in opts.steps:
@@ -216,8 +231,9 @@ def run_language(
     return results
 
 
-def run(specs: list[LanguageSpec], opts: RunOptions, echo: Callable[[str], None] = print,
-        debug: bool = False) -> dict[str, str | None]:
+def run(
+    specs: list[LanguageSpec], opts: RunOptions, echo: Callable[[str], None] = print, debug: bool = False
+) -> dict[str, str | None]:
     """Run every language in turn under a lock on the work directory.
 
     With several languages a failing one is reported and the next one runs; the return value maps each

@@ -12,7 +12,7 @@ import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +145,9 @@ class LanguageSpec:
             return SIZES[name]
         guess = did_you_mean(name, list(self.sizes))
         hint = f"did you mean '{guess}'? " if guess else ""
-        raise UsageError(f"unknown size '{name}' for {self.code}", hint=f"{hint}sizes: {', '.join(self.sizes)}")
+        raise UsageError(
+            f"unknown size '{name}' for {self.code}", hint=f"{hint}sizes: {', '.join(self.sizes)}"
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -157,7 +159,9 @@ class _Fields:
 
     def __init__(self, data: Any, where: str, source: Path):
         if not isinstance(data, dict):
-            raise ConfigError(f"{source}: {where or 'top level'} must be a mapping, got {type(data).__name__}")
+            raise ConfigError(
+                f"{source}: {where or 'top level'} must be a mapping, got {type(data).__name__}"
+            )
         self.data, self.where, self.source = data, where, source
         self.used: set[str] = set()
 
@@ -176,7 +180,8 @@ class _Fields:
         if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
             names = typ.__name__ if isinstance(typ, type) else " or ".join(t.__name__ for t in typ)
             raise ConfigError(
-                f"{self.source}: field '{self._path(key)}' must be {names}, got {type(value).__name__} {value!r}"
+                f"{self.source}: field '{self._path(key)}' must be {names}, "
+                f"got {type(value).__name__} {value!r}"
             )
         return value
 
@@ -240,7 +245,7 @@ _SPLIT_RE = re.compile(r"^(train|dev|test)(\[(\d{1,2})?%?:(\d{1,2})?%?\])?$")
 _SPLIT_ROLES = ("train", "select", "score")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_task_family(name: str) -> dict[str, Any]:
     """The template of a task family, from ``eval_tasks/<name>.yaml``."""
     path = EVAL_TASKS_DIR / f"{name}.yaml"
@@ -248,7 +253,9 @@ def load_task_family(name: str) -> dict[str, Any]:
         known = sorted(p.stem for p in EVAL_TASKS_DIR.glob("*.yaml"))
         guess = did_you_mean(name, known)
         hint = f"did you mean '{guess}'? " if guess else ""
-        raise ConfigError(f"no task family '{name}' ({path} not found)", hint=f"{hint}families: {', '.join(known)}")
+        raise ConfigError(
+            f"no task family '{name}' ({path} not found)", hint=f"{hint}families: {', '.join(known)}"
+        )
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must be a mapping")
@@ -285,7 +292,9 @@ def _task(name: str, lang: str, f: _Fields) -> TaskSpec:
             raise ConfigError(f"{f.source}: {f.where}.splits needs a '{role}' split")
     for role, spec in splits.items():
         if role not in _SPLIT_ROLES:
-            raise ConfigError(f"{f.source}: unknown split role '{f.where}.splits.{role}'", hint="train, select, score")
+            raise ConfigError(
+                f"{f.source}: unknown split role '{f.where}.splits.{role}'", hint="train, select, score"
+            )
         m = _SPLIT_RE.match(spec)
         if not m:
             raise ConfigError(
@@ -293,7 +302,9 @@ def _task(name: str, lang: str, f: _Fields) -> TaskSpec:
                 hint="use train, dev, test or a slice like 'dev[:80%]'",
             )
         if local and m.group(1) not in local:
-            raise ConfigError(f"{f.source}: {f.where}.splits.{role} uses '{m.group(1)}' but local has no such file")
+            raise ConfigError(
+                f"{f.source}: {f.where}.splits.{role} uses '{m.group(1)}' but local has no such file"
+            )
     if task.main_metric not in task.metrics:
         raise ConfigError(f"{f.source}: {f.where}.main_metric '{task.main_metric}' is not in metrics")
     if not local and task.hub is None:
@@ -321,7 +332,9 @@ def load_language_file(path: Path) -> LanguageSpec:
     sizes = students.str_list("sizes")
     for s in sizes:
         if s not in SIZES:
-            raise ConfigError(f"{path}: students.sizes has unknown size '{s}'", hint=f"known: {', '.join(SIZES)}")
+            raise ConfigError(
+                f"{path}: students.sizes has unknown size '{s}'", hint=f"known: {', '.join(SIZES)}"
+            )
     recommended = students.get("recommended", str)
     if recommended not in sizes:
         raise ConfigError(f"{path}: students.recommended '{recommended}' is not in students.sizes")
@@ -357,7 +370,7 @@ def load_language_file(path: Path) -> LanguageSpec:
     return spec
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_all(directory: str) -> dict[str, LanguageSpec]:
     specs = {}
     for path in sorted(Path(directory).glob("*.yaml")):

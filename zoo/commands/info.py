@@ -23,16 +23,24 @@ def _corpus_words(files) -> int:
 
 
 @app.command("languages")
-def languages_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+def languages_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
     """List the languages: code, name, tasks, local corpus words, teacher."""
     root = data_dir(required=False)
     rows = []
     for code, spec in languages().items():
         words = _corpus_words(spec.corpus_files(root)) if root else None
-        rows.append({
-            "code": code, "name": spec.name, "tasks": list(spec.tasks), "corpus_words": words,
-            "teacher": spec.teacher_online.id, "offline_teacher": spec.teacher_offline.id,
-        })
+        rows.append(
+            {
+                "code": code,
+                "name": spec.name,
+                "tasks": list(spec.tasks),
+                "corpus_words": words,
+                "teacher": spec.teacher_online.id,
+                "offline_teacher": spec.teacher_offline.id,
+            }
+        )
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -41,7 +49,9 @@ def languages_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON
         table.add_column(col)
     for r in rows:
         table.add_row(
-            r["code"], r["name"], ", ".join(r["tasks"]) or "-",
+            r["code"],
+            r["name"],
+            ", ".join(r["tasks"]) or "-",
             f"{r['corpus_words']:,}" if r["corpus_words"] is not None else "n/a",
             f"{r['teacher']} / {r['offline_teacher']}",
         )
@@ -58,7 +68,10 @@ def info_cmd(
     root = data_dir(required=False)
     files = spec.corpus_files(root) if root else []
     task_files = {
-        name: {split: {"path": rel, "found": bool(root and (root / rel).is_file())} for split, rel in t.local.items()}
+        name: {
+            split: {"path": rel, "found": bool(root and (root / rel).is_file())}
+            for split, rel in t.local.items()
+        }
         for name, t in spec.tasks.items()
     }
     if as_json:
@@ -71,9 +84,11 @@ def info_cmd(
     con = Console()
     con.print(f"[bold]{spec.name}[/bold] ({spec.code}, script {spec.script})  — {spec.source}")
     con.print(f"  {spec.why}")
-    con.print(f"[bold]Teacher[/bold] online {spec.teacher_online.id} (layer {spec.teacher_online.layer}, "
-              f"{spec.teacher_online.relation_heads} relation heads); offline {spec.teacher_offline.id} "
-              f"(layer {spec.teacher_offline.layer}, {spec.teacher_offline.relation_heads} heads)")
+    con.print(
+        f"[bold]Teacher[/bold] online {spec.teacher_online.id} (layer {spec.teacher_online.layer}, "
+        f"{spec.teacher_online.relation_heads} relation heads); offline {spec.teacher_offline.id} "
+        f"(layer {spec.teacher_offline.layer}, {spec.teacher_offline.relation_heads} heads)"
+    )
     con.print(f"[bold]Corpus[/bold] local globs {list(spec.corpus_local)} under {root or '(no data root)'}:")
     for p in files:
         con.print(f"  found {p}  ({_corpus_words([p]):,} words)")
@@ -88,8 +103,12 @@ def info_cmd(
     for name, t in spec.tasks.items():
         found = ", ".join(f"{s}:{'ok' if v['found'] else 'MISSING'}" for s, v in task_files[name].items())
         table.add_row(
-            name, t.family, t.main_metric, " / ".join(t.splits[r] for r in ("train", "select", "score")),
-            found or "-", f"{t.hub.id} {t.hub.config or ''}" if t.hub else "-",
+            name,
+            t.family,
+            t.main_metric,
+            " / ".join(t.splits[r] for r in ("train", "select", "score")),
+            found or "-",
+            f"{t.hub.id} {t.hub.config or ''}" if t.hub else "-",
         )
     con.print(table)
     for name, t in spec.tasks.items():

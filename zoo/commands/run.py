@@ -13,13 +13,17 @@ from zoo.errors import UsageError, ZooError
 @app.command("run")
 def run_cmd(
     lang: str = typer.Option(..., "--lang", "-l", help="Language code, several (xh,af) or 'all'."),
-    sizes: str = typer.Option(None, "--sizes", help="Student sizes, e.g. xs,s (default: the recommended one)."),
+    sizes: str = typer.Option(
+        None, "--sizes", help="Student sizes, e.g. xs,s (default: the recommended one)."
+    ),
     preset: str = typer.Option("cpu", "--preset", help="smoke | cpu (offline default) | time-gpu."),
     to: str = typer.Option("local", "--to", help="Publish to 'local' (a Hub cache), 'hub', or 'none'."),
     hub_cache: Path = typer.Option(None, "--hub-cache", help="Local Hub cache (default <work>/hub-cache)."),
     org: str = typer.Option("time", "--org", help="Hub organisation of the published repos."),
     steps: str = typer.Option(None, "--steps", help="Only these steps, e.g. eval,card (default: all)."),
-    online: bool = typer.Option(False, "--online", help="Use the online teacher (Hub) instead of the offline one."),
+    online: bool = typer.Option(
+        False, "--online", help="Use the online teacher (Hub) instead of the offline one."
+    ),
 ) -> None:
     """Teacher → distil → evaluate → bench → card → publish → leaderboard, skipping what is done."""
     from zoo import cli, pipeline
@@ -34,8 +38,13 @@ def run_cmd(
             if s not in pipeline.STEPS:
                 raise UsageError(f"unknown step '{s}'", hint=f"steps: {', '.join(pipeline.STEPS)}")
     opts = pipeline.RunOptions(
-        sizes=[s.strip() for s in sizes.split(",")] if sizes else None, preset=preset, to=to,
-        hub_cache=hub_cache, org=org, steps=chosen, online=online,
+        sizes=[s.strip() for s in sizes.split(",")] if sizes else None,
+        preset=preset,
+        to=to,
+        hub_cache=hub_cache,
+        org=org,
+        steps=chosen,
+        online=online,
     )
     specs = parse_languages(lang)
     failures = pipeline.run(specs, opts, echo=lambda m: typer.echo(m, err=True), debug=cli._debug)

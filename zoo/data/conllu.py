@@ -51,7 +51,7 @@ def _check_sentence(s: Sentence, path: Path | str, lines: list[int]) -> None:
     n = len(s.words)
     if n == 0:
         raise _fail(path, s.line, "sentence has no word lines (integer IDs)")
-    for (w, ln) in zip(s.words, lines):
+    for w, ln in zip(s.words, lines, strict=False):
         head = w[6]
         if head == "_":
             raise _fail(path, ln, f"word {w[0]} has HEAD '_'; expected an integer 0..{n}")
@@ -62,7 +62,9 @@ def _check_sentence(s: Sentence, path: Path | str, lines: list[int]) -> None:
     for t in s.tokens:
         a, b = (int(x) for x in t[0].split("-"))
         if not (1 <= a < b <= n):
-            raise _fail(path, s.line, f"multi-word token {t[0]} does not cover words of the sentence (1..{n})")
+            raise _fail(
+                path, s.line, f"multi-word token {t[0]} does not cover words of the sentence (1..{n})"
+            )
 
 
 def parse_conllu(text: str, path: Path | str = "<string>") -> list[Sentence]:
@@ -103,7 +105,9 @@ def parse_conllu(text: str, path: Path | str = "<string>") -> list[Sentence]:
         elif _ID_EMPTY.match(wid):
             cur.empty.append(cols)
         else:
-            raise _fail(path, ln, f"bad ID '{wid}'; expected an integer, a range like 3-4 or a decimal like 5.1")
+            raise _fail(
+                path, ln, f"bad ID '{wid}'; expected an integer, a range like 3-4 or a decimal like 5.1"
+            )
     if cur.words or cur.tokens or cur.comments:
         _check_sentence(cur, path, word_lines)
         sentences.append(cur)

@@ -119,7 +119,9 @@ def read_pairs(path: str | Path, num_labels: int) -> Dataset:
                 raise DataError(f"{path}:{ln}: '{key}' must be a non-empty string")
         label = obj.get("label")
         if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < num_labels:
-            raise DataError(f"{path}:{ln}: label {label!r} out of range; expected an integer 0..{num_labels - 1}")
+            raise DataError(
+                f"{path}:{ln}: label {label!r} out of range; expected an integer 0..{num_labels - 1}"
+            )
         rows["premise"].append(obj["premise"])
         rows["hypothesis"].append(obj["hypothesis"])
         rows["label"].append(label)
@@ -135,7 +137,9 @@ def read_news(path: str | Path, labels: list[str] | None = None) -> Dataset:
     reader = csv.DictReader(text.splitlines(keepends=True), delimiter="\t")
     need = {"category", "headline", "text"}
     if reader.fieldnames is None or not need <= set(reader.fieldnames):
-        raise DataError(f"{path}:1: header must have columns category, headline, text (got {reader.fieldnames})")
+        raise DataError(
+            f"{path}:1: header must have columns category, headline, text (got {reader.fieldnames})"
+        )
     rows: dict[str, list] = {"text": [], "label": []}
     for row in reader:
         label = (row.get("category") or "").strip()
@@ -155,7 +159,7 @@ def read_news_labels(path: str | Path) -> list[str]:
 
 
 def read_corpus(paths: list[Path]) -> Dataset:
-    """Raw text files, one sentence or paragraph per line; empty lines skipped; empty/binary files rejected."""
+    """Raw text, one sentence or paragraph per line; empty lines skipped; empty/binary files rejected."""
     lines: list[str] = []
     for path in paths:
         text = _open_text(path)
@@ -164,5 +168,7 @@ def read_corpus(paths: list[Path]) -> Dataset:
             raise DataError(f"{path}: corpus file is empty", hint="remove it or fix the corpus globs")
         lines.extend(kept)
     if not lines:
-        raise DataError("no corpus text found", hint="check the language's corpus.local globs and the data root")
+        raise DataError(
+            "no corpus text found", hint="check the language's corpus.local globs and the data root"
+        )
     return Dataset.from_dict({"text": lines}, features=CORPUS_FEATURES)

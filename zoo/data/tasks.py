@@ -74,8 +74,8 @@ def load_split(task: TaskSpec, role: str) -> Dataset:
         return _slice(read_local(task, root / task.local[name]), lo, hi)
     if task.hub is None:
         raise DataError(
-            f"{task.key}: {root / task.local[name] if root else task.local.get(name)} not found and no Hub source",
-            hint="set ZOO_DATA_DIR to the data root",
+            f"{task.key}: {(root / task.local[name]) if root else task.local.get(name)} not found",
+            hint="the task has no Hub source; set ZOO_DATA_DIR to the data root",
         )
     return _slice(load_hub_split(task, name), lo, hi)
 
@@ -91,10 +91,13 @@ def load_hub_split(task: TaskSpec, split: str) -> Dataset:
     else:
         cached_hint = "check the network, or set ZOO_DATA_DIR to a local copy"
     try:
-        ds = datasets.load_dataset(hub.id, hub.config, revision=hub.revision, split=_HUB_SPLIT.get(split, split))
+        ds = datasets.load_dataset(
+            hub.id, hub.config, revision=hub.revision, split=_HUB_SPLIT.get(split, split)
+        )
     except Exception as e:  # datasets raises many types for "not reachable / not cached"
         raise OfflineError(
-            f"{task.key}: could not load {hub.id} ({hub.config}) from the Hub: {type(e).__name__}", hint=cached_hint
+            f"{task.key}: could not load {hub.id} ({hub.config}) from the Hub: {type(e).__name__}",
+            hint=cached_hint,
         ) from None
     return _map_hub_columns(task, ds)
 
@@ -122,7 +125,7 @@ def _map_hub_columns(task: TaskSpec, ds: Dataset) -> Dataset:
         names = _names(ds, "label")
         return Dataset.from_dict(
             {
-                "text": [f"{h}. {t}" for h, t in zip(ds["headline"], ds["text"])],
+                "text": [f"{h}. {t}" for h, t in zip(ds["headline"], ds["text"], strict=False)],
                 "label": [names[x] if names else str(x) for x in ds["label"]],
             },
             features=readers.TEXT_FEATURES,
@@ -131,7 +134,9 @@ def _map_hub_columns(task: TaskSpec, ds: Dataset) -> Dataset:
         upos_names = _names(ds, "upos")
         return Dataset.from_dict(
             {
-                "sent_id": [str(i) for i in ds["idx"]] if "idx" in ds.column_names else [str(i) for i in range(len(ds))],
+                "sent_id": [str(i) for i in ds["idx"]]
+                if "idx" in ds.column_names
+                else [str(i) for i in range(len(ds))],
                 "form": ds["tokens"],
                 "lemma": ds["lemmas"],
                 "upos": [[upos_names[u] if upos_names else str(u) for u in row] for row in ds["upos"]],
