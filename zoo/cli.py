@@ -14,7 +14,19 @@ import typer
 from zoo.cli_app import app
 from zoo.errors import ZooError
 
-COMMAND_MODULES = ["info"]
+COMMAND_MODULES = [
+    "info",
+    "teacher",
+    "score",
+    "card",
+    "publish",
+    "leaderboard",
+    "distill",
+    "run",
+    "evaluate",
+    "results",
+    "bench",
+]
 
 _debug = False
 
@@ -52,8 +64,11 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as e:  # a bug: one line unless --debug
         if _debug:
             raise
-        typer.echo(f"internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)", err=True)
+        typer.echo(
+            f"internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)", err=True
+        )
         sys.exit(1)
+
 
 if __name__ == "__main__":
     main()

@@ -124,10 +124,26 @@ def step_eval(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]
 
 
 def step_bench(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]]:
-    from zoo.bench.run import bench_language
+    from zoo.bench.run import BenchConfig, bench_models, decide_spin, run_bench
+    from zoo.paths import data_dir
 
-    written, skipped = bench_language(spec, sizes=_sizes(spec, opts), quick=opts.run_preset.bench_quick)
-    return ("done" if written else "skipped"), {"written": written, "skipped": skipped}
+    policy = decide_spin(None)
+    if opts.run_preset.bench_quick:  # students and teacher, eager only: seconds, not the full protocol
+        cfg = BenchConfig.quick_preset(runtimes=("eager",), spin=policy["spin"], thread_policy=policy)
+        refs = bench_models(spec, ["students", "teacher"])
+    else:  # students, teacher, XLM-R/mBERT shape baselines; eager, ONNX fp32 and int8
+        cfg = BenchConfig(spin=policy["spin"], thread_policy=policy)
+        refs = bench_models(spec)
+    summary = run_bench(spec, refs, cfg, data_dir())
+    if summary.errors and not summary.written:
+        raise ZooError(f"bench failed: {summary.errors[0]}")
+    status = "done" if summary.written else "skipped"
+    return status, {
+        "written": len(summary.written),
+        "skipped": len(summary.skipped),
+        "failed": len(summary.failed),
+        "errors": summary.errors,
+    }
 
 
 def step_card(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]]:

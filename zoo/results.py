@@ -8,7 +8,7 @@ Record schema ``time-zoo/result@1``::
 
     {"schema": "time-zoo/result@1", "kind": "eval" | "bench", "lang": "xh",
      "model": {"id", "revision", "role", "size", "path", "params": {"total", "embedding", "encoder"}},
-     "task": {"name", "family", "version", "split", "main_metric"},
+     "task": {"name", "family", "version", "split", "main_metric", "budget" (eval: the preset name)},
      "seed": 0 | null, "variant": null | "onnx-int8" | ...,
      "scores": {metric: value (percent for task metrics)}, "details": {...},
      "wall_time_s": float, "environment": {...}, "date": ISO-8601 UTC}
@@ -81,7 +81,15 @@ def environment() -> dict[str, Any]:
     import importlib.metadata as md
 
     libs = {}
-    for name in ("torch", "transformers", "datasets", "accelerate", "onnxruntime", "huggingface-hub", "time-zoo"):
+    for name in (
+        "torch",
+        "transformers",
+        "datasets",
+        "accelerate",
+        "onnxruntime",
+        "huggingface-hub",
+        "time-zoo",
+    ):
         try:
             libs[name] = md.version(name)
         except md.PackageNotFoundError:
@@ -118,13 +126,18 @@ def git_commit() -> str | None:
     """The project's git commit (with ``-dirty`` when the tree has changes), or None outside a checkout."""
     try:
         sha = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
         if sha.returncode != 0:
             return None
         dirty = subprocess.run(
             ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5,
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
         return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
@@ -166,11 +179,21 @@ def make_record(
 
 
 def record_path(
-    kind: str, lang: str, model_id: str, revision: str, task_name: str, task_version: int,
-    seed: int | None = None, variant: str | None = None, root: Path | None = None,
+    kind: str,
+    lang: str,
+    model_id: str,
+    revision: str,
+    task_name: str,
+    task_version: int,
+    seed: int | None = None,
+    variant: str | None = None,
+    root: Path | None = None,
+    budget: str | None = None,
 ) -> Path:
-    """Where the record with this key lives."""
+    """Where the record with this key lives (``budget``: the eval preset, ``task["budget"]``)."""
     parts = [kind, slug(task_name), f"v{task_version}", f"r{slug(revision)}"]
+    if budget:
+        parts.append(f"preset-{slug(budget)}")
     if seed is not None:
         parts.append(f"seed{seed}")
     if variant:
@@ -180,8 +203,16 @@ def record_path(
 
 def _path_of(record: dict[str, Any], root: Path | None) -> Path:
     return record_path(
-        record["kind"], record["lang"], record["model"]["id"], record["model"]["revision"],
-        record["task"]["name"], record["task"]["version"], record.get("seed"), record.get("variant"), root,
+        record["kind"],
+        record["lang"],
+        record["model"]["id"],
+        record["model"]["revision"],
+        record["task"]["name"],
+        record["task"]["version"],
+        record.get("seed"),
+        record.get("variant"),
+        root,
+        budget=record["task"].get("budget"),
     )
 
 
@@ -194,15 +225,27 @@ def save_record(record: dict[str, Any], force: bool = False, root: Path | None =
 
 
 def find_record(
-    kind: str, lang: str, model_id: str, revision: str, task_name: str, task_version: int,
-    seed: int | None = None, variant: str | None = None, root: Path | None = None,
+    kind: str,
+    lang: str,
+    model_id: str,
+    revision: str,
+    task_name: str,
+    task_version: int,
+    seed: int | None = None,
+    variant: str | None = None,
+    root: Path | None = None,
+    budget: str | None = None,
 ) -> dict[str, Any] | None:
     """The stored record with this key, or None."""
-    path = record_path(kind, lang, model_id, revision, task_name, task_version, seed, variant, root)
+    path = record_path(
+        kind, lang, model_id, revision, task_name, task_version, seed, variant, root, budget=budget
+    )
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-def load_records(lang: str | None = None, kind: str | None = None, root: Path | None = None) -> list[dict[str, Any]]:
+def load_records(
+    lang: str | None = None, kind: str | None = None, root: Path | None = None
+) -> list[dict[str, Any]]:
     """All records (optionally of one language and kind), oldest first; unreadable files are skipped."""
     base = root or results_dir()
     pattern = f"{slug(lang)}/*/*.json" if lang else "*/*/*.json"
@@ -219,8 +262,37 @@ def load_records(lang: str | None = None, kind: str | None = None, root: Path | 
 
 
 # Two-sided 95% Student-t quantiles for n-1 degrees of freedom (n = 2..30); normal beyond.
-_T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-        2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045]
+_T95 = [
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+]
 
 
 def mean_ci95(values: list[float]) -> dict[str, Any]:

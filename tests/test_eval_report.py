@@ -1,0 +1,60 @@
+"""The results table: mean ± CI over seeds, retention, presets kept apart, newest revision shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from zoo.evaluation.report import render_table, summarize
+from zoo.registry import get_language
+from zoo.results import ModelInfo, make_record
+
+
+def _rec(model_id, role, size, score, seed, budget="default", revision="r1", task="masakhaner", date=None):
+    rec = make_record(
+        "eval", "xh", ModelInfo(id=model_id, revision=revision, role=role, size=size),
+        {"name": task, "family": "ner", "version": 1, "split": "test", "main_metric": "f1", "budget": budget},
+        {"f1": score, "precision": score, "recall": score}, seed=seed,
+    )
+    if date:
+        rec["date"] = date
+    return rec
+
+
+@pytest.fixture()
+def records():
+    recs = []
+    for seed, (s, r, t) in enumerate([(60, 40, 80), (62, 41, 80), (64, 42, 80)]):
+        recs += [_rec("time-xh-xs", "student", "xs", s, seed),
+                 _rec("random-xh-xs", "random-baseline", "xs", r, seed),
+                 _rec("teacher-x", "teacher", None, t, seed)]
+    # another preset: never averaged in
+    recs.append(_rec("time-xh-xs", "student", "xs", 10.0, 0, budget="smoke"))
+    recs.append(_rec("time-xh-xs", "student", "xs", 0.0, 0, revision="old", date="2000-01-01T00:00:00+00:00"))
+    return recs
+
+
+def test_mean_ci_and_retention(records):
+    rows = summarize(records, get_language("xh"))
+    assert [(r["task"], r["budget"]) for r in rows] == [("masakhaner", "default"), ("masakhaner", "smoke")]
+    default = {m["id"]: m for m in rows[0]["models"]}
+    assert [m["id"] for m in rows[0]["models"]] == ["time-xh-xs", "random-xh-xs", "teacher-x"]
+    xs = default["time-xh-xs"]
+    assert xs["values"] == [60.0, 62.0, 64.0] and xs["revision"] == "r1"  # the old revision is not mixed in
+    assert xs["mean"] == pytest.approx(62.0)
+    assert xs["ci95"] == pytest.approx(4.303 * 2.0 / 3 ** 0.5)  # t(0.975, 2 df) * sd / sqrt(n)
+    assert default["random-xh-xs"]["mean"] == pytest.approx(41.0)
+    assert rows[0]["retention"] == {"time-xh-xs": {"teacher": "teacher-x", "percent": pytest.approx(77.5)}}
+    smoke = rows[1]["models"]
+    assert len(smoke) == 1 and smoke[0]["values"] == [10.0] and smoke[0]["ci95"] is None
+    assert rows[1]["retention"] == {}  # no teacher under the smoke preset
+
+
+def test_preset_filter_and_rendering(records):
+    from rich.console import Console
+
+    rows = summarize(records, budget="default")
+    assert len(rows) == 1
+    console = Console(width=200, record=True)
+    console.print(render_table(rows))
+    text = console.export_text()
+    assert "62.0 ± 5.0" in text and "77.5%" in text and "random init" in text and "teacher" in text

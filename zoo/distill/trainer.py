@@ -1,0 +1,167 @@
+"""``DistillationTrainer``: HF ``Trainer`` with the MiniLMv2 relation loss from a frozen teacher.
+
+Batches carry the teacher's token ids; :class:`DistillationCollator` pads them and maps them through the
+vocabulary id map to the student's ids (same length, same positions). The loss of a batch is the
+relation loss of teacher layer ``L`` against the student's last layer, normalised by that batch's real
+tokens (under DDP each rank normalises by its own tokens and gradients are averaged).
+
+The held-out loss that selects the checkpoint is the Trainer's ``eval_loss``: the mean of the batch losses
+weighted by batch size. With ``group_by_length`` the evaluation batches are length-grouped too (DESIGN §5),
+but with a fixed seed, so every evaluation sees the same batches and the numbers compare across steps.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import Trainer, TrainerCallback
+
+from zoo.distill.relation_loss import QKVCapture, capture_qkv, relation_loss
+from zoo.fileio import write_json_atomic
+
+
+class DistillationCollator:
+    """Pad teacher ids; add the student ids mapped through ``lookup`` (teacher id -> student id)."""
+
+    def __init__(self, lookup: np.ndarray, teacher_pad_id: int, student_pad_id: int):
+        self.lookup = torch.as_tensor(lookup, dtype=torch.long)
+        self.teacher_pad_id = teacher_pad_id
+        self.student_pad_id = student_pad_id
+
+    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        n = max(len(r["input_ids"]) for r in rows)
+        teacher = torch.full((len(rows), n), self.teacher_pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), n), dtype=torch.long)
+        for i, r in enumerate(rows):
+            teacher[i, : len(r["input_ids"])] = torch.as_tensor(r["input_ids"], dtype=torch.long)
+            mask[i, : len(r["input_ids"])] = 1
+        student = torch.where(mask.bool(), self.lookup[teacher], self.student_pad_id)
+        return {
+            "input_ids": student,
+            "attention_mask": mask,
+            "teacher_input_ids": teacher,
+            "idx": torch.as_tensor([int(r["idx"]) for r in rows], dtype=torch.long),
+        }
+
+
+class DistillationTrainer(Trainer):
+    """``Trainer`` whose loss is the relation loss between a frozen teacher and the student being trained.
+
+    ``teacher_layer`` is 1-based; ``relation_heads`` must divide both hidden sizes. With ``rank_log`` set,
+    each rank appends to that JSON-lines file the corpus indices of each training batch and, after the last
+    optimiser step, a sha256 of its weights: data-parallel ranks must see different batches and end equal.
+    """
+
+    def __init__(
+        self,
+        *args,
+        teacher: torch.nn.Module,
+        teacher_layer: int,
+        relation_heads: int,
+        rank_log: Path | None = None,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.teacher = teacher.eval().requires_grad_(False)
+        if self.args.bf16:
+            self.teacher.to(torch.bfloat16)
+        self.relation_heads = relation_heads
+        self.teacher_capture = QKVCapture(self.teacher, teacher_layer, stop_after=True)
+        self.student_capture = QKVCapture(self.model, -1)
+        self.rank_log = rank_log
+        if rank_log is not None:
+            self.add_callback(_FinalWeightsDigest(self))
+
+    def _teacher_on(self, device: torch.device) -> None:
+        if next(self.teacher.parameters()).device != device:
+            self.teacher.to(device)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        """Relation loss (Q-Q + K-K + V-V) of teacher layer L vs. the student's last layer."""
+        mask = inputs["attention_mask"]
+        idx = inputs.get("idx")
+        self._teacher_on(mask.device)
+        with torch.no_grad():
+            t_qkv = capture_qkv(
+                self.teacher, self.teacher_capture, input_ids=inputs["teacher_input_ids"], attention_mask=mask
+            )
+        outputs = model(input_ids=inputs["input_ids"], attention_mask=mask)
+        s_qkv = self.student_capture.qkv
+        self.student_capture.clear()
+        loss = relation_loss(t_qkv, s_qkv, mask, self.relation_heads)
+        if self.rank_log is not None and model.training and idx is not None:
+            self.log_rank({"step": self.state.global_step, "idx": idx.tolist()})
+        return (loss, outputs) if return_outputs else loss
+
+    def log_rank(self, entry: dict[str, Any]) -> None:
+        with open(self.rank_log, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"rank": self.args.process_index, **entry}) + "\n")
+
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+        """Evaluation: the held-out relation loss only (there are no labels or logits)."""
+        inputs = self._prepare_inputs(inputs)
+        with torch.no_grad(), self.compute_loss_context_manager():
+            loss = self.compute_loss(model, inputs)
+        return loss.detach(), None, None
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """sha256 over the names and bytes of all parameters (identical models give identical digests)."""
+    h = hashlib.sha256()
+    for name, p in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(p.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+class _FinalWeightsDigest(TrainerCallback):
+    """After the last optimiser step (before the best checkpoint is reloaded) log the rank's weight digest."""
+
+    def __init__(self, trainer: DistillationTrainer):
+        self.trainer = trainer
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step >= state.max_steps:
+            self.trainer.log_rank(
+                {"final_step": state.global_step, "weights_sha256": weights_digest(self.trainer.model)}
+            )
+
+
+class SessionLogCallback(TrainerCallback):
+    """Record each training session (start, step it resumed from, last step, elapsed seconds) in a JSON file,
+    updated at every log and save, so killed sessions count too. Main process only."""
+
+    def __init__(self, path: Path, resumed_from_step: int):
+        self.path = Path(path)
+        self.sessions = json.loads(self.path.read_text(encoding="utf-8")) if self.path.is_file() else []
+        self.current = {
+            "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "resumed_from_step": resumed_from_step,
+            "last_step": resumed_from_step,
+            "elapsed_s": 0.0,
+        }
+        self.sessions.append(self.current)
+        self.t0 = time.monotonic()
+
+    def _write(self, state) -> None:
+        if not state.is_world_process_zero:
+            return
+        self.current["last_step"] = state.global_step
+        self.current["elapsed_s"] = round(time.monotonic() - self.t0, 1)
+        write_json_atomic(self.path, self.sessions)
+
+    def on_log(self, args, state, control, **kwargs):
+        self._write(state)
+
+    def on_save(self, args, state, control, **kwargs):
+        self._write(state)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self._write(state)

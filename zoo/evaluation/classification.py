@@ -1,0 +1,118 @@
+"""Sentence tasks: NLI / RTE pairs and MasakhaNEWS topics, classified from the pooled representation.
+
+The head is the encoder family's own sequence-classification head (``AutoModelForSequenceClassification``:
+for BERT the pooler over ``[CLS]`` then a linear layer, for RoBERTa/XLM-R a dense layer over ``<s>``).
+Pairs are encoded as ``premise [SEP] hypothesis``; news as ``headline. text``. Both are truncated to
+``budget.max_length`` sub-words (for pairs the longer side is cut first). Scores: accuracy and macro-F1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zoo.data.tasks import load_split, task_labels
+from zoo.errors import DataError
+from zoo.evaluation import metrics
+from zoo.evaluation.budget import EvalBudget
+from zoo.evaluation.training import cap, fit, load_head_model, load_tokenizer, predict_batches
+from zoo.evaluation.types import TaskRun
+from zoo.fileio import write_text_atomic
+from zoo.models import ModelRef
+from zoo.registry import TaskSpec
+
+
+def label_ids(task: TaskSpec, dataset, labels: list[str]) -> list[int]:
+    """Integer labels of a split: pair files store indices already, news files store label names."""
+    values = list(dataset["label"])
+    if "premise" in dataset.column_names:
+        bad = [v for v in values if not 0 <= int(v) < len(labels)]
+        if bad:
+            raise DataError(f"{task.key}: label {bad[0]} out of range for labels {labels}")
+        return [int(v) for v in values]
+    index = {lab: i for i, lab in enumerate(labels)}
+    unknown = sorted({v for v in values if v not in index})
+    if unknown:
+        raise DataError(f"{task.key}: labels {unknown[:5]} are not in the task's label list {labels}")
+    return [index[v] for v in values]
+
+
+def encode_texts(tokenizer, dataset, max_length: int, labels: list[int] | None = None):
+    """Tokenise pairs (``premise``/``hypothesis``) or single texts (``text``) into a model-input Dataset."""
+    from datasets import Dataset
+
+    if "premise" in dataset.column_names:
+        enc = tokenizer(list(dataset["premise"]), list(dataset["hypothesis"]), truncation=True,
+                        max_length=max_length)
+    else:
+        enc = tokenizer(list(dataset["text"]), truncation=True, max_length=max_length)
+    columns = {key: enc[key] for key in ("input_ids", "attention_mask", "token_type_ids") if key in enc}
+    if labels is not None:
+        columns["labels"] = labels
+    return Dataset.from_dict(columns)
+
+
+def predict_labels(model, encoded, collator, batch_size: int) -> list[int]:
+    """Predicted label index of every row, in order."""
+    out: list[int] = []
+    for start, logits in predict_batches(model, encoded, collator, batch_size):
+        if start != len(out):
+            raise AssertionError(f"prediction misaligned: batch starts at row {start}, expected {len(out)}")
+        out.extend(int(x) for x in logits.argmax(-1))
+    if len(out) != len(encoded):
+        raise AssertionError(f"prediction misaligned: {len(encoded)} rows but {len(out)} predictions")
+    return out
+
+
+def run_classification_task(
+    model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, out_dir: Path
+) -> TaskRun:
+    """Fine-tune a sequence(-pair) classification head on ``task`` and score it (accuracy, macro-F1)."""
+    from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
+
+    full_train = load_split(task, "train")
+    train = cap(full_train, budget.max_train_examples)
+    select = cap(load_split(task, "select"), budget.max_select_examples or budget.max_eval_examples)
+    score = cap(load_split(task, "score"), budget.max_eval_examples)
+    labels = task_labels(task, full_train)
+    y_train, y_select, y_score = (label_ids(task, d, labels) for d in (train, select, score))
+
+    tokenizer = load_tokenizer(model)
+    collator = DataCollatorWithPadding(tokenizer)
+    enc_train = encode_texts(tokenizer, train, budget.max_length, y_train)
+    enc_select = encode_texts(tokenizer, select, budget.max_length)
+    enc_score = encode_texts(tokenizer, score, budget.max_length)
+    eval_bs = budget.batch_size * 2
+
+    net = load_head_model(model, AutoModelForSequenceClassification, labels, seed)
+
+    def select_score(m) -> float:
+        return metrics.classification_scores(y_select, predict_labels(m, enc_select, collator, eval_bs))[
+            task.main_metric
+        ]
+
+    fitted = fit(net, enc_train, collator, budget, seed, out_dir, select_score)
+    pred = predict_labels(net, enc_score, collator, eval_bs)
+    all_scores = metrics.classification_scores(y_score, pred)
+    scores = {m: all_scores[m] for m in task.metrics}
+
+    path = out_dir / "predictions.tsv"
+    rows = [f"{i}\t{labels[g]}\t{labels[p]}" for i, (g, p) in enumerate(zip(y_score, pred, strict=True))]
+    write_text_atomic(path, "# row\tgold\tpredicted\n" + "\n".join(rows) + "\n")
+    truncated = sum(len(ids) >= budget.max_length for ids in enc_score["input_ids"])
+    details = {
+        "head": task.head,
+        "budget": budget.name,
+        "best_epoch": fitted.best_epoch,
+        "epochs_run": fitted.epochs_run,
+        "stopped_early": fitted.stopped_early,
+        "curve": fitted.curve,
+        "train_loss": fitted.train_loss,
+        "steps": fitted.steps,
+        "train_time_s": fitted.train_time_s,
+        "select_time_s": fitted.select_time_s,
+        "split_sizes": {"train": len(train), "select": len(select), "score": len(score),
+                        "train_available": len(full_train)},
+        "score_truncated": truncated,
+        "labels": labels,
+    }
+    return TaskRun(scores=scores, details=details, predictions=path)

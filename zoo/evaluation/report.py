@@ -1,0 +1,148 @@
+"""The results table of a language: tasks × models, main metric mean ± 95% CI over seeds, and retention.
+
+Every number comes from the results store. Records are grouped by (task, task version, preset): scores of
+different presets are never averaged together. Within a group, a model's newest revision is shown (older
+revisions of a re-distilled student stay in the store). Retention = student mean / teacher mean on the
+same task and preset, in percent; the teacher is the one the student was distilled from (its
+``distillation.json``) when that teacher has results, otherwise the only teacher in the group.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from zoo.registry import SIZES, LanguageSpec
+from zoo.results import load_records, mean_ci95
+
+ROLE_ORDER = {"student": 0, "random-baseline": 1, "model": 2, "shape-baseline": 3, "teacher": 4}
+ROLE_LABELS = {"random-baseline": "random init", "teacher": "teacher", "model": "", "student": "",
+               "shape-baseline": "shape"}
+
+
+def _model_order(m: dict[str, Any]) -> tuple:
+    sizes = list(SIZES)
+    size = sizes.index(m["size"]) if m.get("size") in sizes else len(sizes)
+    return ROLE_ORDER.get(m["role"], 9), size, m["id"]
+
+
+def _distilled_from(model: dict[str, Any]) -> str | None:
+    """The teacher id in a student's ``distillation.json``, when the directory is readable."""
+    path = model.get("path")
+    if not path:
+        return None
+    try:
+        data = json.loads((Path(path) / "distillation.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    teacher = data.get("teacher")
+    if isinstance(teacher, dict):
+        return teacher.get("id")
+    return teacher if isinstance(teacher, str) else data.get("teacher_id")
+
+
+def summarize(records: list[dict[str, Any]], spec: LanguageSpec | None = None, budget: str | None = None
+              ) -> list[dict[str, Any]]:
+    """Rows of the table, one per (task, version, preset), from ``kind="eval"`` records.
+
+    Each row: ``task, version, budget, metric, models`` (list of ``{id, role, size, revision, mean, ci95, n,
+    values, seeds, unconverged_seeds}`` in column order) and ``retention`` (``{student id: {"teacher",
+    "percent"}}``).
+    """
+    groups: dict[tuple, dict[str, list[dict[str, Any]]]] = {}
+    for rec in records:
+        if rec.get("kind") != "eval":
+            continue
+        task = rec["task"]
+        preset = task.get("budget", "?")
+        if budget is not None and preset != budget:
+            continue
+        group = groups.setdefault((task["name"], task["version"], preset), {})
+        group.setdefault(rec["model"]["id"], []).append(rec)
+    order = list(spec.tasks) if spec else []
+    rows = []
+    for (name, version, preset), by_model in sorted(
+        groups.items(), key=lambda kv: (order.index(kv[0][0]) if kv[0][0] in order else len(order), kv[0])
+    ):
+        models = []
+        for model_id, recs in by_model.items():
+            newest = max(recs, key=lambda r: r.get("date", ""))["model"]["revision"]
+            recs = sorted((r for r in recs if r["model"]["revision"] == newest),
+                          key=lambda r: r.get("seed") or 0)
+            metric = recs[0]["task"].get("main_metric") or next(iter(recs[0]["scores"]))
+            values = [float(r["scores"][metric]) for r in recs if metric in r["scores"]]
+            stats = mean_ci95(values)
+            m = recs[0]["model"]
+            # seeds whose training hit max_epochs instead of early stopping: maybe not converged
+            unconverged = sum((r.get("details") or {}).get("stopped_early") is False for r in recs)
+            models.append({"id": model_id, "role": m.get("role", "model"), "size": m.get("size"),
+                           "revision": newest, "path": m.get("path"), "metric": metric,
+                           "seeds": [r.get("seed") for r in recs], "unconverged_seeds": unconverged, **stats})
+        models.sort(key=_model_order)
+        teachers = {m["id"]: m for m in models if m["role"] == "teacher"}
+        retention = {}
+        for m in models:
+            if m["role"] != "student" or not teachers or m["mean"] is None:
+                continue
+            source = _distilled_from(m)
+            teacher = teachers.get(source) if source else None
+            if teacher is None and len(teachers) == 1:
+                teacher = next(iter(teachers.values()))
+            if teacher and teacher["mean"]:
+                percent = 100.0 * m["mean"] / teacher["mean"]
+                retention[m["id"]] = {"teacher": teacher["id"], "percent": percent}
+        for m in models:
+            m.pop("path", None)
+        rows.append({"task": name, "version": version, "budget": preset, "metric": models[0]["metric"],
+                     "models": models, "retention": retention})
+    return rows
+
+
+def load_summary(lang: str, spec: LanguageSpec | None = None, budget: str | None = None,
+                 root: Path | None = None) -> list[dict[str, Any]]:
+    """:func:`summarize` over the stored eval records of a language."""
+    return summarize(load_records(lang, kind="eval", root=root), spec, budget)
+
+
+def _cell(m: dict[str, Any]) -> str:
+    if m["mean"] is None:
+        return "-"
+    mark = " †" if m.get("unconverged_seeds") else ""
+    if m["ci95"] is None:
+        return f"{m['mean']:.1f} (1 seed){mark}"
+    return f"{m['mean']:.1f} ± {m['ci95']:.1f} (n={m['n']}){mark}"
+
+
+def column_label(m: dict[str, Any]) -> str:
+    """A model's column header: its id, and its role when that is not obvious."""
+    role = ROLE_LABELS.get(m["role"], m["role"])
+    return f"{m['id']}\n({role})" if role else m["id"]
+
+
+def render_table(rows: list[dict[str, Any]], title: str = "Results"):
+    """A rich Table: one row per task and preset; cells are mean ± 95% CI over n seeds."""
+    from rich.table import Table
+
+    columns: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        for m in row["models"]:
+            columns.setdefault(m["id"], m)
+    ordered = sorted(columns.values(), key=_model_order)
+    students = [m["id"] for m in ordered if m["role"] == "student"]
+    table = Table(title=title, caption="mean ± 95% CI over seeds (Student t); retention = student / teacher; "
+                  "† some seed reached max_epochs without early stopping (maybe not converged)")
+    table.add_column("task (metric)")
+    table.add_column("preset")
+    for m in ordered:
+        table.add_column(column_label(m), justify="right")
+    for sid in students:
+        table.add_column(f"retention\n{sid}", justify="right")
+    for row in rows:
+        by_id = {m["id"]: m for m in row["models"]}
+        cells = [f"{row['task']} ({row['metric']})", row["budget"]]
+        cells += [_cell(by_id[m["id"]]) if m["id"] in by_id else "-" for m in ordered]
+        ret = row["retention"]
+        cells += [f"{ret[s]['percent']:.1f}%" if s in ret else "-" for s in students]
+        table.add_row(*cells)
+    return table

@@ -1,0 +1,282 @@
+"""``zoo eval``: run every (model, task, seed) of a language and append one results record per run.
+
+Dispatch by task family: ``ner``/``pos`` → :mod:`zoo.evaluation.tagging`, ``nli``/``rte``/``topic`` →
+:mod:`zoo.evaluation.classification`, ``ud`` → ``zoo.evaluation.ud_model`` (imported lazily). Each family
+function has the signature of :class:`~zoo.evaluation.types.TaskFunction`.
+
+Resume: a run whose record exists (same model id + revision, task + version, seed and preset) is skipped
+unless ``force``. A record is written atomically only after its run finished, so a killed evaluation
+loses no finished record and leaves no partial one. Each run trains in a scratch directory under
+``<work>/runs/eval/`` that is removed when the run ends; the score split's predictions are kept under
+``<work>/predictions/`` next to the record's name.
+
+Presets: the preset name (``--set`` changes make a new name) is ``task["budget"]`` of every record and part
+of its key, so scores of different recipes never overwrite, skip or average with each other. ``variant``
+stays null (it names runtimes such as ONNX in benchmark records).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import ConfigError, UsageError, ZooError
+from zoo.evaluation.budget import EvalBudget
+from zoo.evaluation.types import TaskFunction, TaskRun
+from zoo.models import (
+    ModelRef,
+    count_parameters,
+    default_models,
+    model_from_arg,
+    random_baseline_ref,
+    student_id,
+    student_ref,
+    teacher_ref,
+)
+from zoo.paths import work_dir
+from zoo.registry import LanguageSpec, TaskSpec
+from zoo.results import ModelInfo, find_record, make_record, record_path, save_record, slug
+
+# family -> (module, function); modules are imported on first use
+FAMILY_FUNCTIONS: dict[str, tuple[str, str]] = {
+    "ner": ("zoo.evaluation.tagging", "run_tagging_task"),
+    "pos": ("zoo.evaluation.tagging", "run_tagging_task"),
+    "nli": ("zoo.evaluation.classification", "run_classification_task"),
+    "rte": ("zoo.evaluation.classification", "run_classification_task"),
+    "topic": ("zoo.evaluation.classification", "run_classification_task"),
+    "ud": ("zoo.evaluation.ud_model", "run_ud_task"),
+}
+
+
+def task_function(family: str) -> TaskFunction:
+    """The ``run_<family>_task`` function of a task family."""
+    if family not in FAMILY_FUNCTIONS:
+        raise ConfigError(f"no evaluation for task family '{family}'",
+                          hint=f"families: {', '.join(FAMILY_FUNCTIONS)}")
+    module, name = FAMILY_FUNCTIONS[family]
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name == module:
+            raise ZooError(
+                f"evaluation of '{family}' tasks is not available yet ({module} is missing)",
+                hint="pick other tasks with --tasks",
+            ) from None
+        raise
+    return getattr(mod, name)
+
+
+def run_task(model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, out_dir: Path) -> TaskRun:
+    """One fine-tuning run of ``model`` on ``task``, dispatched by the task's family."""
+    run = task_function(task.family)(model, task, seed, budget, out_dir)
+    missing = [m for m in task.metrics if m not in run.scores]
+    if missing:
+        raise ZooError(f"{task.key}: the {task.family} run returned no score for {missing}")
+    return run
+
+
+def record_task(task: TaskSpec, budget: EvalBudget) -> dict[str, Any]:
+    """The ``task`` part of a record: name, family, version, scored split, main metric, preset."""
+    return {"name": task.name, "family": task.family, "version": task.version, "split": task.splits["score"],
+            "main_metric": task.main_metric, "budget": budget.name}
+
+
+def resolve_models(spec: LanguageSpec, args: Iterable[str] | None) -> list[ModelRef]:
+    """``--model`` values: ``teacher``, a student id (``time-xh-xs``), its random baseline (``random-xh-xs``),
+    a student directory, any local checkpoint directory or a Hub id. None: :func:`default_models`."""
+    args = [a for a in (args or []) if a]
+    if not args:
+        return default_models(spec)
+    students = {student_id(spec.code, s): s for s in spec.sizes}
+    randoms = {f"random-{spec.code}-{s}": s for s in spec.sizes}
+    refs = []
+    for arg in args:
+        path = Path(arg).expanduser()
+        if arg == "teacher":
+            refs.append(teacher_ref(spec))
+        elif arg in students:
+            refs.append(student_ref(spec, students[arg]))
+        elif arg in randoms:
+            refs.append(random_baseline_ref(student_ref(spec, randoms[arg])))
+        elif path.is_dir() and (path / "distillation.json").is_file() and path.resolve().name in students:
+            name = path.resolve().name
+            refs.append(ModelRef(id=name, role="student", path=str(path.resolve()), size=students[name]))
+        else:
+            refs.append(model_from_arg(arg))
+    return refs
+
+
+def predictions_path(record_file: Path, suffix: str) -> Path:
+    """Where the predictions of a record are kept: ``<work>/predictions/<lang>/<model>/<record name>``."""
+    return work_dir() / "predictions" / record_file.parent.parent.name / record_file.parent.name / (
+        record_file.stem + suffix
+    )
+
+
+class EvalListener:
+    """Progress hooks of :func:`evaluate` (the CLI shows them with rich); the default does nothing."""
+
+    def start(self, total: int) -> None: ...
+
+    def run_started(self, label: str) -> None: ...
+
+    def epoch(self, epoch: int, score: float) -> None: ...
+
+    def run_finished(self, label: str, record: dict[str, Any] | None, skipped: bool) -> None: ...
+
+
+@dataclass
+class EvalSummary:
+    """What :func:`evaluate` did."""
+
+    written: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)  # new and skipped, in run order
+
+
+class _ModelIdentity:
+    """Revision (content hash) and parameter counts of a model, computed once."""
+
+    def __init__(self, ref: ModelRef):
+        self.ref = ref
+        self.revision = ref.revision()
+        self._info: ModelInfo | None = None
+
+    def info(self) -> ModelInfo:
+        if self._info is None:
+            from zoo.evaluation.training import quiet_transformers
+
+            try:
+                with quiet_transformers():
+                    encoder = self.ref.load_model(seed=0)
+            except (OSError, ValueError) as e:
+                raise ZooError(f"could not load model {self.ref.id}: {e}") from None
+            params = count_parameters(encoder)
+            del encoder
+            info = self.ref.info(params)
+            self._info = dataclasses.replace(info, revision=self.revision)
+        return self._info
+
+
+def evaluate(
+    spec: LanguageSpec,
+    models: list[ModelRef],
+    tasks: list[TaskSpec],
+    seeds: Iterable[int],
+    budget: EvalBudget,
+    force: bool = False,
+    listener: EvalListener | None = None,
+) -> EvalSummary:
+    """Run every (model, task, seed) not yet in the results store (all of them with ``force``)."""
+    from zoo.evaluation.training import EPOCH_LISTENER
+
+    listener = listener or EvalListener()
+    seeds = list(seeds)
+    summary = EvalSummary()
+    plan = [(m, t, s) for m in models for t in tasks for s in seeds]
+    listener.start(len(plan))
+    identities = {id(m): _ModelIdentity(m) for m in models}
+    token = EPOCH_LISTENER.set(listener.epoch)
+    try:
+        for model, task, seed in plan:
+            ident = identities[id(model)]
+            label = f"{model.id} · {task.name} · seed {seed}"
+            key = ("eval", spec.code, model.id, ident.revision, task.name, task.version, seed)
+            existing = find_record(*key, budget=budget.name)
+            if existing is not None and not force:
+                summary.skipped.append(record_path(*key, budget=budget.name))
+                summary.records.append(existing)
+                listener.run_finished(label, existing, skipped=True)
+                continue
+            listener.run_started(label)
+            record = _run_one(spec, model, ident, task, seed, budget, force)
+            summary.written.append(record_path(*key, budget=budget.name))
+            summary.records.append(record)
+            listener.run_finished(label, record, skipped=False)
+    finally:
+        EPOCH_LISTENER.reset(token)
+    return summary
+
+
+def _run_one(
+    spec: LanguageSpec, model: ModelRef, ident: _ModelIdentity, task: TaskSpec, seed: int,
+    budget: EvalBudget, force: bool,
+) -> dict[str, Any]:
+    info = ident.info()
+    scratch_root = work_dir() / "runs" / "eval" / slug(spec.code) / slug(model.id)
+    scratch_root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"{slug(task.name)}-seed{seed}-", dir=scratch_root))
+    t0 = time.perf_counter()
+    try:
+        run = run_task(model, task, seed, budget, scratch)
+        wall = round(time.perf_counter() - t0, 2)
+        details = {**run.details, "budget": budget.name, "budget_fields": dataclasses.asdict(budget),
+                   "score_split": task.splits["score"]}
+        record = make_record("eval", spec.code, info, record_task(task, budget), run.scores, seed=seed,
+                             details=details, wall_time_s=wall)
+        target = record_path("eval", spec.code, model.id, ident.revision, task.name, task.version, seed,
+                             budget=budget.name)
+        if run.predictions is not None and Path(run.predictions).is_file():
+            kept = predictions_path(target, Path(run.predictions).suffix)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(run.predictions, kept)  # same file system: atomic
+            record["details"]["predictions"] = str(kept)
+        save_record(record, force=force)
+        return record
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def parse_tasks(spec: LanguageSpec, arg: str | None) -> list[TaskSpec]:
+    """``--tasks a,b`` (did-you-mean on typos); None: every task of the language."""
+    if not arg:
+        if not spec.tasks:
+            raise UsageError(f"{spec.code} has no evaluation tasks")
+        return list(spec.tasks.values())
+    return [spec.task(name.strip()) for name in arg.split(",") if name.strip()]
+
+
+_SET = re.compile(r"^(\w+)=(.+)$")
+
+
+def parse_overrides(budget: EvalBudget, items: Iterable[str] | None) -> EvalBudget:
+    """Apply ``--set key=value`` to a preset; the result is named ``<preset>+key=value,...``."""
+    items = list(items or [])
+    if not items:
+        return budget
+    changes: dict[str, Any] = {}
+    for item in items:
+        m = _SET.match(item.strip())
+        if not m:
+            raise UsageError(f"--set {item!r} is not key=value")
+        key, raw = m.groups()
+        if key == "name":
+            raise UsageError("--set cannot rename a preset", hint="the name is derived from the changes")
+        current = getattr(budget, key, None)
+        if not hasattr(budget, key):
+            budget.override(**{key: raw})  # raises: unknown field, with the list of fields
+        try:
+            if raw.lower() in ("none", "null"):
+                value: Any = None
+            elif isinstance(current, bool):
+                value = raw.lower() in ("1", "true", "yes")
+            elif isinstance(current, float):
+                value = float(raw)
+            elif isinstance(current, int) or current is None:
+                value = int(raw)
+            else:
+                value = raw
+        except ValueError:
+            raise UsageError(f"--set {key}: {raw!r} is not a {type(current).__name__}") from None
+        changes[key] = value
+    name = budget.name + "+" + ",".join(f"{k}={v}" for k, v in sorted(changes.items()))
+    return budget.override(**changes, name=name)

@@ -1,0 +1,197 @@
+"""Fine-tuning shared by the task heads: load an encoder with a head, train with HF Trainer, select the epoch.
+
+The recipe (all models alike, so scores and retention ratios compare): AdamW with linear warm-up and decay
+over ``budget.max_epochs``, gradient clipping at 1.0, training batches grouped by length (prediction is
+always sequential). After every epoch the head predicts the ``select`` split; the weights of the best
+epoch are kept in memory (no checkpoint is written), and training stops after ``budget.patience`` epochs
+without improvement. The best weights are restored before the ``score`` split is predicted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import ZooError
+from zoo.evaluation.budget import EvalBudget
+from zoo.models import ModelRef
+
+# The runner sets this to show per-epoch progress: listener(epoch, select_score).
+EPOCH_LISTENER: contextvars.ContextVar[Callable[[int, float], None] | None] = contextvars.ContextVar(
+    "EPOCH_LISTENER", default=None
+)
+
+
+def cap(dataset, n: int | None, seed: int = 0):
+    """At most ``n`` rows: a fixed random subset (the same for every model and seed), in original order."""
+    if n is None or len(dataset) <= n:
+        return dataset
+    import numpy as np
+
+    keep = np.random.default_rng(seed).permutation(len(dataset))[:n]
+    return dataset.select(sorted(int(i) for i in keep))
+
+
+def load_tokenizer(ref: ModelRef):
+    """The model's fast tokenizer (word tasks need ``word_ids``), with a padding token."""
+    try:
+        tok = ref.load_tokenizer()
+    except (OSError, ValueError) as e:
+        raise ZooError(f"could not load the tokenizer of {ref.id}: {e}") from None
+    if not tok.is_fast:
+        raise ZooError(f"{ref.id}: a fast tokenizer (tokenizer.json) is needed to align words and sub-words")
+    if tok.pad_token is None:
+        raise ZooError(f"{ref.id}: the tokenizer has no padding token")
+    return tok
+
+
+@contextlib.contextmanager
+def quiet_transformers():
+    """Silence transformers' load reports and progress bars ("newly initialized head weights" is expected)."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def load_head_model(ref: ModelRef, auto_cls, labels: list[str], seed: int):
+    """The encoder of ``ref`` with a fresh task head of ``auto_cls`` (e.g. AutoModelForTokenClassification).
+
+    Pretrained weights are loaded where ``ref`` has them; random baselines are built from their config.
+    The head (and a random encoder) is initialised from ``seed``.
+    """
+    import torch
+
+    id2label = dict(enumerate(labels))
+    label2id = {lab: i for i, lab in enumerate(labels)}
+    torch.manual_seed(seed)
+    try:
+        with quiet_transformers():
+            if ref.path and not ref.config_from and ref.config is None:
+                return auto_cls.from_pretrained(ref.path, num_labels=len(labels), id2label=id2label,
+                                                label2id=label2id)
+            config = ref.load_config()
+            config.num_labels, config.id2label, config.label2id = len(labels), id2label, label2id
+            return auto_cls.from_config(config)
+    except (OSError, ValueError, KeyError) as e:
+        raise ZooError(f"could not load {ref.id} with a {auto_cls.__name__} head: {e}") from None
+
+
+@dataclass
+class FitResult:
+    """What training did: the selection curve and the epoch whose weights were kept."""
+
+    best_epoch: int
+    best_score: float
+    epochs_run: int
+    stopped_early: bool = False  # True: patience ran out; False: max_epochs reached (maybe still improving)
+    curve: dict[int, float] = field(default_factory=dict)  # epoch -> select-split main metric
+    train_loss: dict[int, float] = field(default_factory=dict)  # epoch -> mean training loss
+    steps: int = 0
+    train_time_s: float = 0.0
+    select_time_s: float = 0.0
+
+
+def fit(
+    model, train_dataset, collator, budget: EvalBudget, seed: int, out_dir: Path,
+    select_score: Callable[[Any], float],
+) -> FitResult:
+    """Train ``model`` on ``train_dataset``; after each epoch ``select_score(model)`` picks the best epoch.
+
+    ``train_dataset`` holds the model inputs and ``labels`` only. On return ``model`` has the best epoch's
+    weights. Nothing is saved under ``out_dir`` (Trainer's scratch directory).
+    """
+    import torch
+    from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
+
+    result = FitResult(best_epoch=0, best_score=-math.inf, epochs_run=0)
+    best_state: dict[str, Any] = {}
+    listener = EPOCH_LISTENER.get()
+
+    class Selection(TrainerCallback):
+        bad_epochs = 0
+
+        def on_epoch_end(self, args, state, control, model=None, **kwargs):
+            epoch = int(round(state.epoch or 0))
+            t0 = time.perf_counter()
+            model.eval()
+            score = float(select_score(model))
+            model.train()
+            result.select_time_s += time.perf_counter() - t0
+            result.curve[epoch] = round(score, 4)
+            result.epochs_run = epoch
+            if score > result.best_score:
+                result.best_score, result.best_epoch = score, epoch
+                best_state.clear()
+                best_state.update({k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()})
+                self.bad_epochs = 0
+            else:
+                self.bad_epochs += 1
+                if self.bad_epochs >= budget.patience:
+                    control.should_training_stop = result.stopped_early = True
+            if listener is not None:
+                listener(epoch, score)
+            return control
+
+    args = TrainingArguments(
+        output_dir=str(out_dir),
+        per_device_train_batch_size=budget.batch_size,
+        num_train_epochs=budget.max_epochs,
+        learning_rate=budget.learning_rate,
+        weight_decay=budget.weight_decay,
+        warmup_steps=budget.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
+        lr_scheduler_type="linear",
+        max_grad_norm=1.0,
+        train_sampling_strategy="group_by_length",
+        eval_strategy="no",
+        save_strategy="no",
+        logging_strategy="epoch",
+        report_to="none",
+        disable_tqdm=True,
+        seed=seed,
+        data_seed=seed,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        remove_unused_columns=False,
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=train_dataset, data_collator=collator,
+                      callbacks=[Selection()])
+    trainer.remove_callback(PrinterCallback)
+    t0 = time.perf_counter()
+    trainer.train()
+    result.train_time_s = round(time.perf_counter() - t0 - result.select_time_s, 2)
+    result.select_time_s = round(result.select_time_s, 2)
+    result.steps = trainer.state.global_step
+    for entry in trainer.state.log_history:
+        if "loss" in entry and "epoch" in entry:
+            result.train_loss[int(round(entry["epoch"]))] = round(float(entry["loss"]), 5)
+    if best_state:
+        model.load_state_dict(best_state)
+    model.eval()
+    return result
+
+
+def predict_batches(model, dataset, collator, batch_size: int) -> Iterator[tuple[int, Any]]:
+    """Logits of ``dataset`` in its own (sequential) order: yields ``(first row index, logits as numpy)``."""
+    import torch
+
+    device = next(model.parameters()).device
+    model.eval()
+    with torch.inference_mode():
+        for start in range(0, len(dataset), batch_size):
+            rows = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
+            batch = {k: v.to(device) for k, v in collator(rows).items() if k != "labels"}
+            yield start, model(**batch).logits.float().cpu().numpy()

@@ -1,0 +1,35 @@
+"""The contract between the evaluation runner and the task families (tagging, classification, UD).
+
+Every family exposes one function with the signature of :class:`TaskFunction`; it fine-tunes a head on
+the task's ``train`` split, selects the epoch on ``select``, predicts ``score`` and returns a
+:class:`TaskRun`. The runner turns that into a results record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from zoo.evaluation.budget import EvalBudget
+    from zoo.models import ModelRef
+    from zoo.registry import TaskSpec
+
+
+@dataclass
+class TaskRun:
+    """The outcome of one (model, task, seed) run."""
+
+    scores: dict[str, float]  # percent, keys = task.metrics
+    # best_epoch, epochs_run, curve (selection curve: epoch -> main metric), split_sizes, budget, head, ...
+    details: dict[str, Any] = field(default_factory=dict)
+    predictions: Path | None = None  # predictions of the score split (TSV, CoNLL-U, ...), inside out_dir
+
+
+class TaskFunction(Protocol):
+    """``run_<family>_task(model, task, seed, budget, out_dir) -> TaskRun``; ``out_dir`` is scratch space."""
+
+    def __call__(
+        self, model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, out_dir: Path
+    ) -> TaskRun: ...

@@ -1,0 +1,1 @@
+"""The UD joint model: edit-script lemmas, tree decoding, the network and its training loop."""
