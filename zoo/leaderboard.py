@@ -351,7 +351,9 @@ def _add_means(rows: list[dict[str, Any]], task_names: list[str]) -> dict[str, A
             if teacher_mean:
                 t["retention"] = t["mean"] / teacher_mean
         if set(ref["tasks"]) <= set(tasks):
-            row["mean_retention"] = _mean([tasks[n]["retention"] for n in ref["tasks"]])
+            retentions = [tasks[n].get("retention") for n in ref["tasks"]]  # None where the teacher scored 0
+            if all(r is not None for r in retentions):
+                row["mean_retention"] = _mean(retentions)
     return ref
 
 

@@ -8,6 +8,7 @@ architecture with random weights (``shape-baseline``: speed rows only). ``zoo ev
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,9 @@ class ModelRef:
 
     def revision(self) -> str:
         """Content hash of a local dir, the resolved Hub commit, or a label for random weights."""
+        if self.role == "random-baseline" and self.config_from:  # a new student config = a new baseline
+            config = Path(self.config_from) / "config.json"
+            return "random-init-" + hashlib.sha256(config.read_bytes()).hexdigest()[:8]
         if self.role in ("random-baseline", "shape-baseline"):
             return "random-init"
         if self.path and Path(self.path).is_dir():

@@ -42,7 +42,7 @@ RUN_PRESETS = {
     # the offline default: a usable student on 2 CPU cores
     "cpu": RunPreset("cpu", distill="cpu", eval_budget="default", seeds=3, bench_quick=False),
     # TiME's GPU recipe
-    "time-gpu": RunPreset("time-gpu", distill="time-gpu", eval_budget="default", seeds=3, bench_quick=False),
+    "time-gpu": RunPreset("time-gpu", distill="time-gpu", eval_budget="full", seeds=3, bench_quick=False),
 }
 
 

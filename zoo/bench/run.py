@@ -340,18 +340,20 @@ def sweep(
     meter=None,
     log: Callable[[str], None] = lambda s: None,
 ) -> dict[str, Any]:
-    """Time every batch size (skipping those over the time budget, stopping once throughput falls by a
-    quarter); return the points, the best one and the batch-1 latency window.
+    """Time every batch size (skipping those over the time budget); return the points, the best one and
+    the batch-1 latency window. (No early stop when throughput falls: on a machine whose load drifts, a
+    slower point says more about the load than about the batch size.)
 
     The cost of a point is estimated first from the previous point (time per sentence x batch size), then
-    from one pilot batch; a point over ``cfg.point_budget_s`` is skipped (the smallest is always timed)."""
+    from a pilot batch (after one untimed batch of the new shape); a point over ``cfg.point_budget_s``
+    is skipped (the smallest is always timed)."""
     points, timings, skipped = [], {}, []
-    best_tp = 0.0
     per_sentence = None  # seconds per sentence at the previous point
     for b in sorted(set(cfg.batch_sizes)):
         batches = inputs.batches(b)
         est = None if per_sentence is None else per_sentence * b * (cfg.min_batches + cfg.warmup)
         if est is None or est <= cfg.point_budget_s:
+            run(batches[0])  # a new shape may compile or allocate: not part of the estimate
             t0 = time.perf_counter()
             run(batches[0])  # a pilot batch (also warms up) to estimate the cost of this point
             if sync:
@@ -382,14 +384,6 @@ def sweep(
             f"[{p['sentences_per_s_ci95'][0]:.1f}, {p['sentences_per_s_ci95'][1]:.1f}] "
             f"({t.n} batches, other processes used {t.load.foreign_cpus} CPUs)"
         )
-        if p["sentences_per_s"] < 0.75 * best_tp:
-            skipped += [
-                {"batch_size": x, "reason": "throughput already fell at a smaller batch"}
-                for x in sorted(set(cfg.batch_sizes))
-                if x > b
-            ]
-            break
-        best_tp = max(best_tp, p["sentences_per_s"])
     if 1 not in timings:  # latency is always measured at batch 1
         timings[1] = time_batches(
             run,
