@@ -295,6 +295,7 @@ def _zoo() -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.ci
 def test_kill_9_then_rerun_resumes_from_the_last_checkpoint(tmp_path):
     env = _real_env(tmp_path)
     run = tmp_path / "work" / "runs" / "distill" / "time-xh-xs"
@@ -339,6 +340,7 @@ def test_kill_9_then_rerun_resumes_from_the_last_checkpoint(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.ci
 def test_short_real_distillation_halves_the_heldout_loss(tmp_path):
     """A few minutes on xh with the offline teacher: the held-out relation loss at the best checkpoint is at
     most half of its value at step 0."""
