@@ -19,7 +19,7 @@ from zoo.data.tasks import load_split, task_labels
 from zoo.errors import DataError, ZooError
 from zoo.evaluation import metrics
 from zoo.evaluation.budget import EvalBudget
-from zoo.evaluation.training import cap, fit, load_head_model, load_tokenizer, predict_batches
+from zoo.evaluation.training import cap, fit, fit_details, load_head_model, load_tokenizer, predict_batches
 from zoo.evaluation.types import TaskRun
 from zoo.fileio import write_text_atomic
 from zoo.models import ModelRef
@@ -177,19 +177,10 @@ def run_tagging_task(
         lines.extend(f"{w}\t{g}\t{p}" for w, g, p in zip(words, gold, tags, strict=True))
         lines.append("")
     write_text_atomic(path, "# token\tgold\tpredicted\n" + "\n".join(lines) + "\n")
+    splits = {"train": len(train), "select": len(select), "score": len(score),
+              "train_available": len(full_train)}
     details = {
-        "head": task.head,
-        "budget": budget.name,
-        "best_epoch": fitted.best_epoch,
-        "epochs_run": fitted.epochs_run,
-        "stopped_early": fitted.stopped_early,
-        "curve": fitted.curve,
-        "train_loss": fitted.train_loss,
-        "steps": fitted.steps,
-        "train_time_s": fitted.train_time_s,
-        "select_time_s": fitted.select_time_s,
-        "split_sizes": {"train": len(train), "select": len(select), "score": len(score),
-                        "train_available": len(full_train)},
+        **fit_details(task, budget, fitted, splits),
         "windows": {"train": len(enc_train.window_sentence), "score": len(enc_score.window_sentence)},
         "labels": labels,
     }

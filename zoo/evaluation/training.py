@@ -94,9 +94,9 @@ def load_head_model(ref: ModelRef, auto_cls, labels: list[str], seed: int):
 class FitResult:
     """What training did: the selection curve and the epoch whose weights were kept."""
 
-    best_epoch: int
-    best_score: float
-    epochs_run: int
+    best_epoch: int = 0
+    best_score: float = -math.inf
+    epochs_run: int = 0
     stopped_early: bool = False  # True: patience ran out; False: max_epochs reached (maybe still improving)
     curve: dict[int, float] = field(default_factory=dict)  # epoch -> select-split main metric
     train_loss: dict[int, float] = field(default_factory=dict)  # epoch -> mean training loss
@@ -104,6 +104,22 @@ class FitResult:
     train_time_s: float = 0.0
     select_time_s: float = 0.0
 
+
+def fit_details(task, budget, fitted: FitResult, splits: dict[str, int]) -> dict:
+    """The details every fine-tuned record carries: head, budget, the selection curve, time, split sizes."""
+    return {
+        "head": task.head,
+        "budget": budget.name,
+        "best_epoch": fitted.best_epoch,
+        "epochs_run": fitted.epochs_run,
+        "stopped_early": fitted.stopped_early,
+        "curve": fitted.curve,
+        "train_loss": fitted.train_loss,
+        "steps": fitted.steps,
+        "train_time_s": fitted.train_time_s,
+        "select_time_s": fitted.select_time_s,
+        "split_sizes": splits,
+    }
 
 def fit(
     model, train_dataset, collator, budget: EvalBudget, seed: int, out_dir: Path,

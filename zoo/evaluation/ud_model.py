@@ -24,7 +24,7 @@ from zoo.data.tasks import parse_split
 from zoo.errors import ConfigError, DataError, ZooError
 from zoo.evaluation import ud_metrics
 from zoo.evaluation.budget import EvalBudget
-from zoo.evaluation.training import EPOCH_LISTENER, load_tokenizer
+from zoo.evaluation.training import EPOCH_LISTENER, fit_details, load_tokenizer
 from zoo.evaluation.types import TaskRun
 from zoo.fileio import write_text_atomic
 from zoo.models import ModelRef
@@ -141,17 +141,10 @@ def run_ud_task(model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, 
     scores = {m: round(100 * metrics[m].f1, 4) for m in task.metrics}
     _log(task, ", ".join(f"{m} {v:.2f}" for m, v in scores.items()))
 
+    splits = {"train": len(train), "select": len(select), "score": len(score),
+              "train_available": len(full_train)}
     details = {
-        "head": task.head,
-        "best_epoch": fitted.best_epoch,
-        "epochs_run": fitted.epochs_run,
-        "curve": fitted.curve,
-        "train_loss": fitted.train_loss,
-        "steps": fitted.steps,
-        "train_time_s": fitted.train_time_s,
-        "select_time_s": fitted.select_time_s,
-        "split_sizes": {"train": len(train), "select": len(select), "score": len(score),
-                        "train_available": len(full_train)},
+        **fit_details(task, budget, fitted, splits),
         "words": {"train": sum(len(s.words) for s in train), "score": sum(len(s.words) for s in score)},
         "segments": {"train": sum(len(e.segments) for e in enc_train),
                      "score": sum(len(e.segments) for e in enc_score)},

@@ -19,11 +19,12 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from zoo.evaluation.training import FitResult
 from zoo.evaluation.ud.model import Encoded, JointUDModel, apply_lemma, collate
 from zoo.evaluation.ud.tree import mst_heads
 
@@ -42,20 +43,6 @@ class WordPrediction:
     lemma: list[str]
     head: list[int]
     deprel: list[str]
-
-
-@dataclass
-class FitResult:
-    """What training did: the selection curve and the epoch whose weights were kept."""
-
-    best_epoch: int = 0
-    best_score: float = -math.inf
-    epochs_run: int = 0
-    curve: dict[int, float] = field(default_factory=dict)  # epoch -> select LAS (percent)
-    train_loss: dict[int, float] = field(default_factory=dict)  # epoch -> mean training loss
-    steps: int = 0
-    train_time_s: float = 0.0
-    select_time_s: float = 0.0
 
 
 def device() -> torch.device:
@@ -182,6 +169,7 @@ def fit(model: JointUDModel, train: list[Encoded], *, max_epochs: int, patience:
         else:
             bad += 1
             if bad >= patience:
+                result.stopped_early = True
                 break
     if result.best_epoch != result.epochs_run:
         with torch.no_grad():
