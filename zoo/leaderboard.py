@@ -283,8 +283,13 @@ def _select(recs: list[dict[str, Any]], forced_budget: str | None):
     scored = [r for r in in_budget if r["task"]["version"] == version[r["task"]["name"]]]
     excluded["old_task_version"] = len(in_budget) - len(scored)
     scored = _dedup(scored, lambda r: (r["model"]["id"], r["task"]["name"], r.get("seed")))
-    benches = _dedup([r for r in keep if r["kind"] == "bench"],
-                     lambda r: (r["model"]["id"], r.get("variant") or "eager", _setting(_runtime(r))))
+    def bench_key(r: dict[str, Any]) -> tuple:
+        return r["model"]["id"], r.get("variant") or "eager", _setting(_runtime(r))
+
+    benches = [r for r in keep if r["kind"] == "bench"]
+    full = [r for r in benches if not r["task"]["name"].startswith("speed-quick")]
+    measured = {bench_key(r) for r in full}  # a full-protocol record wins over a --quick one
+    benches = _dedup(full + [r for r in benches if r not in full and bench_key(r) not in measured], bench_key)
     return scored, benches, budget, budgets, excluded
 
 
