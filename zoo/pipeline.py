@@ -57,6 +57,7 @@ class RunOptions:
     org: str = "time"
     steps: tuple[str, ...] = STEPS
     online: bool = False
+    tasks: list[str] | None = None  # None: every task of the language
 
     @property
     def run_preset(self) -> RunPreset:
@@ -112,10 +113,11 @@ def step_eval(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]
     from zoo.models import default_models
 
     models = default_models(spec, sizes=_sizes(spec, opts))
+    tasks = [spec.task(t) for t in opts.tasks] if opts.tasks else list(spec.tasks.values())
     summary = evaluate(
         spec,
         models,
-        list(spec.tasks.values()),
+        tasks,
         range(opts.run_preset.seeds),
         get_budget(opts.run_preset.eval_budget),
     )

@@ -21,6 +21,7 @@ def run_cmd(
     hub_cache: Path = typer.Option(None, "--hub-cache", help="Local Hub cache (default <work>/hub-cache)."),
     org: str = typer.Option("time", "--org", help="Hub organisation of the published repos."),
     steps: str = typer.Option(None, "--steps", help="Only these steps, e.g. eval,card (default: all)."),
+    tasks: str = typer.Option(None, "--tasks", help="Only these tasks (default: all)."),
     online: bool = typer.Option(
         False, "--online", help="Use the online teacher (Hub) instead of the offline one."
     ),
@@ -45,6 +46,7 @@ def run_cmd(
         org=org,
         steps=chosen,
         online=online,
+        tasks=[t.strip() for t in tasks.split(",") if t.strip()] if tasks else None,
     )
     specs = parse_languages(lang)
     failures = pipeline.run(specs, opts, echo=lambda m: typer.echo(m, err=True), debug=cli._debug)
