@@ -1,7 +1,8 @@
 """``zoo distill``: distil a student for one language and size (MiniLMv2 relations, HF Trainer).
 
-Several processes / GPUs: ``accelerate launch [--num_processes N] -m zoo.distill.run --lang xh --size xs``
-(or ``torchrun --nproc_per_node N -m zoo.distill.run ...``) takes the same options.
+Several processes: ``accelerate launch --multi_gpu --num_processes N -m zoo.distill.run --lang xh --size xs``
+or ``torchrun --nproc_per_node N -m zoo.distill.run ...`` take the same options; without a GPU the processes
+train on CPU with gloo (``accelerate launch --cpu`` alone starts ONE process unless MPI is set up).
 """
 
 from __future__ import annotations
@@ -47,7 +48,11 @@ def distill_cmd(
         False, "--restart", help="Discard the run's checkpoints instead of resuming."
     ),
 ) -> None:
-    """Distil the student and write it to its directory; rerunning after an interruption resumes."""
+    """Distil the student and write it to its directory; rerunning after an interruption resumes.
+
+    Several processes: accelerate launch --multi_gpu --num_processes N -m zoo.distill.run --lang ... (same
+    options; on a machine without GPUs they train on CPU).
+    """
     from zoo.distill.run import distill
 
     overrides = parse_sets(sets)

@@ -123,7 +123,7 @@ def load_checkpoint_weights(model, checkpoint: Path) -> None:
         load_sharded_checkpoint(model, str(checkpoint), strict=True)
 
 
-def _best_step(checkpoint: str | Path | None) -> int | None:
+def _checkpoint_step(checkpoint: str | Path | None) -> int | None:
     if not checkpoint:
         return None
     return int(Path(checkpoint).name.rsplit("-", 1)[-1])
@@ -312,7 +312,7 @@ def distill(
         rank_log = run_dir / f"rank{args.process_index}.jsonl" if p.log_ranks else None
         if rank_log is not None and last is None:
             rank_log.unlink(missing_ok=True)
-        resumed_step = _best_step(last) or 0
+        resumed_step = _checkpoint_step(last) or 0
         sessions = SessionLogCallback(run_dir / "sessions.json", resumed_step) if main else None
         trainer = DistillationTrainer(
             model=student,
@@ -406,7 +406,7 @@ def distill(
                 "processes": args.world_size,
                 "heldout_loss_curve": curve,
                 "heldout_loss_at_step_0": step0,
-                "best_step": _best_step(state.best_model_checkpoint),
+                "best_step": _checkpoint_step(state.best_model_checkpoint),
                 "best_heldout_loss": state.best_metric,
                 "best_to_step0_ratio": (state.best_metric / step0) if step0 and state.best_metric else None,
                 "train_loss_curve": [[h["step"], h["loss"]] for h in state.log_history if "loss" in h],
