@@ -10,6 +10,11 @@ from zoo.cli_app import app
 from zoo.errors import UsageError, ZooError
 
 
+def _csv(text: str | None) -> list[str]:
+    """``"xs, s"`` -> ``["xs", "s"]``; None or empty -> ``[]``."""
+    return [x.strip() for x in (text or "").split(",") if x.strip()]
+
+
 @app.command("run")
 def run_cmd(
     lang: str = typer.Option(..., "--lang", "-l", help="Language code, several (xh,af) or 'all'."),
@@ -34,19 +39,19 @@ def run_cmd(
         raise UsageError(f"--to {to!r}: expected local, hub or none")
     chosen = tuple(pipeline.STEPS)
     if steps:
-        chosen = tuple(s.strip() for s in steps.split(",") if s.strip())
+        chosen = tuple(_csv(steps))
         for s in chosen:
             if s not in pipeline.STEPS:
                 raise UsageError(f"unknown step '{s}'", hint=f"steps: {', '.join(pipeline.STEPS)}")
     opts = pipeline.RunOptions(
-        sizes=[s.strip() for s in sizes.split(",")] if sizes else None,
+        sizes=_csv(sizes) or None,
         preset=preset,
         to=to,
         hub_cache=hub_cache,
         org=org,
         steps=chosen,
         online=online,
-        tasks=[t.strip() for t in tasks.split(",") if t.strip()] if tasks else None,
+        tasks=_csv(tasks) or None,
     )
     specs = parse_languages(lang)
     failures = pipeline.run(specs, opts, echo=lambda m: typer.echo(m, err=True), debug=cli._debug)
