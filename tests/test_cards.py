@@ -95,7 +95,7 @@ def install_student(template: Path, dest: Path | None = None,
 
 
 def add_eval_records(path: Path, tasks: list[str], seeds: int = 3, rng_seed: int = 0,
-                     size: str = "xs") -> dict[tuple[str, str], dict[str, list[float]]]:
+                     size: str = "xs", budget: str = "quick") -> dict[tuple[str, str], dict[str, list[float]]]:
     """Save eval records for the student at ``path``, the teacher and the random baseline.
 
     Returns the saved scores as {(role, task): {metric: [per-seed values]}}.
@@ -111,7 +111,7 @@ def add_eval_records(path: Path, tasks: list[str], seeds: int = 3, rng_seed: int
         for name in tasks:
             t = spec.tasks[name]
             task = {"name": name, "family": t.family, "version": t.version, "main_metric": t.main_metric,
-                    "budget": "quick"}
+                    "budget": budget}
             for seed in range(seeds):
                 scores = {m: round(rng.uniform(20, 90), 3) for m in t.metrics}
                 save_record(make_record("eval", "xh", info, task, scores, seed=seed), force=True)
@@ -279,3 +279,16 @@ def test_card_command(fixture_student_template, tmp_path, capsys):
     assert out[-1] == str(model / "README.md")
     text = (model / "README.md").read_text(encoding="utf-8")
     assert 'AutoModel.from_pretrained("acme/time-xh")' in text and "`acme/time-xh-xs`" in text
+
+
+def test_card_and_leaderboard_show_the_same_preset(fixture_student_template):
+    from zoo.leaderboard import build_leaderboard
+
+    path = install_student(fixture_student_template)
+    add_eval_records(path, ["masakhaner", "afrixnli"], seeds=3, budget="default")
+    add_eval_records(path, ["masakhaner"], seeds=5, budget="other", rng_seed=1)  # more seeds, fewer tasks
+    [lang] = [x for x in build_leaderboard()["languages"] if x["code"] == "xh"]
+    shown = {t.task.name: t.budget for t in cards.collect_eval(cards.locate_student("xh", "xs"))}
+    assert lang["budget"] == "default"
+    assert shown == {name: ("default" if name in ("masakhaner", "afrixnli") else None)
+                     for name in get_language("xh").tasks}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import time
 from pathlib import Path
 
@@ -155,6 +156,32 @@ def test_interrupted_run_keeps_finished_records_and_resumes(env, tiny_model):
     summary = evaluate(spec, [model], tasks, [0, 1], budget)
     assert [p.name for p in summary.skipped] == [files[0].name]
     assert len(summary.written) == 1 and "seed1" in summary.written[0].name
+
+
+def test_parallel_jobs_write_the_same_records_as_one_process(env, tiny_model, monkeypatch, tmp_path):
+    spec = get_language("xh")
+    [model] = resolve_models(spec, [str(tiny_model)])
+    tasks, budget = [spec.task("afrixnli")], get_budget("smoke")
+    summaries = {}
+    for jobs in (1, 2):
+        monkeypatch.setenv("ZOO_WORK_DIR", str(tmp_path / f"jobs{jobs}"))
+        summaries[jobs] = evaluate(spec, [model], tasks, [0, 1], budget, jobs=jobs)
+    one, two = summaries[1], summaries[2]
+    assert [p.name for p in two.written] == [p.name for p in one.written] and len(one.written) == 2
+    assert [r["seed"] for r in two.records] == [0, 1]  # plan order, whichever finished first
+    assert {r["environment"]["torch_threads"] for r in two.records} == {max(1, (os.cpu_count() or 1) // 2)}
+    for a, b in zip(one.records, two.records, strict=True):
+        assert b["scores"] == pytest.approx(a["scores"], abs=0.5)
+    again = evaluate(spec, [model], tasks, [0, 1], budget, jobs=2)
+    assert not again.written and len(again.skipped) == 2
+
+
+def test_errors_keep_their_hint_and_exit_code_across_processes():
+    import pickle
+
+    e = pickle.loads(pickle.dumps(UsageError("unknown task 'x'", hint="did you mean 'y'?")))
+    assert type(e) is UsageError and e.hint == "did you mean 'y'?" and e.exit_code == 2
+    assert str(e) == "unknown task 'x' (did you mean 'y'?)"
 
 
 def test_ud_dispatch_is_lazy():

@@ -1,19 +1,23 @@
-"""``zoo run`` end to end (smoke preset, one task): skipping what is done, and kill -9 at any step."""
+"""``zoo run`` end to end (smoke preset, one task): skipping what is done, and kill -9 during distillation,
+evaluation and publishing. CI runs these (``slow`` + ``ci``): about 10 minutes on 2 cores."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 RUN = ["run", "--lang", "xh", "--preset", "smoke", "--tasks", "afrixnli"]
+pytestmark = [pytest.mark.slow, pytest.mark.ci]
 
 
 def _env(work: Path) -> dict[str, str]:
@@ -22,16 +26,13 @@ def _env(work: Path) -> dict[str, str]:
 
 def _zoo(work: Path, timeout: int = 1800) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "zoo.cli", *RUN],
-        env=_env(work),
-        capture_output=True,
-        text=True,
+        [sys.executable, "-m", "zoo.cli", *RUN], env=_env(work), capture_output=True, text=True,
         timeout=timeout,
     )
 
 
 def _outputs(work: Path) -> dict[str, object]:
-    """What a finished run leaves: the result keys, the card's front matter keys, the published refs."""
+    """What a finished run leaves: the result keys, the published refs and files, the leaderboard rows."""
     # A resumed distillation is not bit-identical to an uninterrupted one (the student's content revision,
     # part of each record's file name, differs); everything else must be the same.
     records = sorted(
@@ -39,44 +40,65 @@ def _outputs(work: Path) -> dict[str, object]:
         for p in (work / "results").rglob("*.json")
     )
     refs = sorted(p.parent.parent.name for p in (work / "hub-cache").glob("models--*/refs/main"))
+    snapshots = work / "hub-cache" / "models--time--time-xh" / "snapshots"
+    published = sorted(p.name for p in snapshots.glob("*/*"))
     board = json.loads((work / "leaderboard" / "leaderboard.json").read_text())
     return {
         "records": records,
         "refs": refs,
+        "published": published,
         "rows": sorted(r["id"] for r in board["rows"]),
         "card": (work / "students" / "time-xh-xs" / "README.md").is_file(),
     }
 
 
-def _kill_when(work: Path, ready) -> None:
+def _kill_when(work: Path, ready: Callable[[], bool], poll_s: float = 0.2) -> None:
+    """Start ``zoo run``, SIGKILL it as soon as ``ready()`` holds (it must hold before the run ends)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "zoo.cli", *RUN],
-        env=_env(work),
-        stdout=subprocess.DEVNULL,
+        [sys.executable, "-m", "zoo.cli", *RUN], env=_env(work), stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 1500
     while not ready():
         assert proc.poll() is None, "the run ended before the kill point"
         assert time.monotonic() < deadline
-        time.sleep(0.2)
+        time.sleep(poll_s)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
 
 
-@pytest.mark.slow
-def test_kill_9_during_distill_and_eval_then_rerun_equals_an_uninterrupted_run(tmp_path, data_root):
-    clean = tmp_path / "clean"
-    first = _zoo(clean)
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, data_root) -> tuple[Path, dict[str, object]]:
+    """An uninterrupted smoke run and its outputs."""
+    work = tmp_path_factory.mktemp("clean")
+    first = _zoo(work)
     assert first.returncode == 0, first.stderr[-3000:]
-    expected = _outputs(clean)
+    expected = _outputs(work)
     assert expected["card"] and expected["refs"] == ["models--time--time-xh", "models--time--time-xh-xs"]
-    again = _zoo(clean)  # everything is done: every step is skipped, nothing changes
-    assert again.returncode == 0 and "eval: skipped" in again.stderr and "distill: skipped" in again.stderr
-    assert _outputs(clean) == expected
+    assert {"config.json", "model.safetensors", "README.md"} <= set(expected["published"])
+    return work, expected
 
+
+def test_rerun_of_a_finished_run_skips_every_step(finished_run):
+    work, expected = finished_run
+    again = _zoo(work)
+    assert again.returncode == 0
+    for step in ("distill", "eval", "bench", "card", "publish"):
+        assert f"{step}: skipped" in again.stderr
+    assert _outputs(work) == expected
+    manifest = json.loads((work / "runs" / "run-xh.json").read_text())
+    assert len(manifest["earlier"]) == 1  # the first invocation is kept, with its timings
+    first_steps = {s["name"]: s for s in manifest["earlier"][0]["steps"]}
+    assert first_steps["eval"]["status"] == "done"
+    assert manifest["work_s"]["eval"] >= first_steps["eval"]["wall_time_s"] > 0
+
+
+def test_kill_9_during_distill_and_eval_then_rerun_equals_an_uninterrupted_run(tmp_path, finished_run):
+    _, expected = finished_run
     work = tmp_path / "killed"
     _kill_when(work, lambda: any((work / "runs" / "distill").rglob("checkpoint-*/trainer_state.json")))
+    manifest = json.loads((work / "runs" / "run-xh.json").read_text())
+    assert manifest["steps"][-1] == {**manifest["steps"][-1], "name": "distill", "status": "running"}
     _kill_when(
         work, lambda: any((work / "results").rglob("*.json")) if (work / "results").is_dir() else False
     )
@@ -84,3 +106,40 @@ def test_kill_9_during_distill_and_eval_then_rerun_equals_an_uninterrupted_run(t
     resumed = _zoo(work)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert _outputs(work) == expected
+
+
+def test_kill_9_during_publish_then_rerun_equals_an_uninterrupted_run(tmp_path, finished_run):
+    clean, expected = finished_run
+    work = tmp_path / "killed"
+    shutil.copytree(clean, work, symlinks=True)
+    shutil.rmtree(work / "hub-cache")
+    shutil.rmtree(work / "leaderboard")
+    blobs = work / "hub-cache" / "models--time--time-xh" / "blobs"
+
+    def writing_a_blob() -> bool:
+        try:
+            return any(e.name.endswith(".incomplete") for e in os.scandir(blobs))
+        except FileNotFoundError:
+            return False
+
+    _kill_when(work, writing_a_blob, poll_s=0.0005)
+    # killed in the middle of copying a file: nothing is published yet, a temp blob is left behind
+    assert not (blobs.parent / "refs" / "main").exists()
+    assert any(p.name.endswith(".incomplete") for p in blobs.iterdir())
+
+    resumed = _zoo(work)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert _outputs(work) == expected
+    assert not [p for p in (work / "hub-cache").rglob("*") if p.name.endswith((".incomplete", ".partial"))]
+    # the published files are the clean run's, byte for byte, and load with transformers alone
+    snap = next((work / "hub-cache" / "models--time--time-xh" / "snapshots").iterdir())
+    clean_snap = next((clean / "hub-cache" / "models--time--time-xh" / "snapshots").iterdir())
+    for f in clean_snap.iterdir():
+        assert (snap / f.name).read_bytes() == f.read_bytes(), f.name
+    loaded = subprocess.run(
+        [sys.executable, "-c", "from transformers import AutoModel; "
+         "print(AutoModel.from_pretrained('time/time-xh').num_parameters())"],
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(work / "hub-cache")},
+        capture_output=True, text=True, timeout=300,
+    )
+    assert loaded.returncode == 0 and int(loaded.stdout.split()[-1]) > 1_000_000, loaded.stderr[-2000:]

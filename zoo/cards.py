@@ -24,7 +24,7 @@ from zoo.fileio import write_text_atomic
 from zoo.models import student_dir, student_id
 from zoo.paths import REPO_ROOT
 from zoo.registry import SIZES, LanguageSpec, TaskSpec, get_language
-from zoo.results import dir_revision, load_records, mean_ci95
+from zoo.results import choose_budget, dir_revision, load_records, mean_ci95
 
 TEMPLATE = REPO_ROOT / "model_cards" / "model_card.md.j2"
 NOT_EVALUATED = "not evaluated"
@@ -286,36 +286,28 @@ def collect_eval(student: Student, records: list[dict[str, Any]] | None = None) 
         records = load_records(spec.code, kind="eval")
     teacher_id, teacher_rev = _teacher_identity(student)
     random_ids = {f"random-{spec.code}-{student.size}", f"random-{student.path.name.removeprefix('time-')}"}
+    current = [
+        r
+        for r in records
+        if r.get("kind") == "eval"
+        and r["task"].get("name") in spec.tasks
+        and r["task"].get("version") == spec.tasks[r["task"]["name"]].version
+    ]
+    budget = choose_budget(current)  # the leaderboard's rule: both show the same preset's scores
     out = []
     for name, task in spec.tasks.items():
-        mine = [
-            r
-            for r in records
-            if r.get("kind") == "eval"
-            and r["task"].get("name") == name
-            and r["task"].get("version") == task.version
-        ]
+        mine = [r for r in current if r["task"]["name"] == name]
         own = [
             r
             for r in mine
             if r["model"].get("revision") == student.revision
             and r["model"].get("role") in ("student", "model")
+            and r["task"].get("budget") == budget
         ]
-        budgets: dict[Any, list[dict[str, Any]]] = {}
-        for r in own:
-            budgets.setdefault(r["task"].get("budget"), []).append(r)
-        if not budgets:
+        if not own:
             out.append(TaskResult(task, None, {}, {}, {}, [], []))
             continue
-        # the budget with the most seeds (ties: the newest) is the one shown
-        budget = max(
-            budgets,
-            key=lambda b: (
-                len({r.get("seed") for r in budgets[b]}),
-                max(r.get("date", "") for r in budgets[b]),
-            ),
-        )
-        own = _latest_per_seed(budgets[budget])
+        own = _latest_per_seed(own)
         same = [r for r in mine if r["task"].get("budget") == budget]
         teachers = [
             r for r in same if r["model"].get("role") == "teacher" and r["model"].get("id") == teacher_id

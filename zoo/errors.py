@@ -22,6 +22,9 @@ class ZooError(Exception):
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message} ({self.hint})"
 
+    def __reduce__(self):  # keep hint and exit code across processes (zoo eval --jobs)
+        return (self.__class__, (self.message, self.hint, self.exit_code))
+
 
 class UsageError(ZooError):
     """Bad command-line input: unknown language, task, size, option value."""

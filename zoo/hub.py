@@ -343,6 +343,14 @@ def _copy_blob(src: Path, blob: Path, sha256: str) -> None:
         raise
 
 
+def _remove_leftovers(blobs: Path, snaps: Path) -> None:
+    """Remove what a killed publish left (our temp blobs and snapshot dirs); the caller holds the lock."""
+    for tmp in blobs.glob(".*.incomplete"):
+        tmp.unlink(missing_ok=True)
+    for tmp in snaps.glob(".*.partial"):
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _snapshot_complete(snap: Path, files: list[PublishedFile]) -> bool:
     if not snap.is_dir() or {p.name for p in snap.iterdir()} != {f.name for f in files}:
         return False
@@ -362,6 +370,7 @@ def publish_local(plan: PublishPlan, cache: str | Path) -> list[LocalSnapshot]:
         folder = repo_folder(cache, repo)
         with exclusive_lock(cache / ".locks" / folder.name / "zoo-publish.lock", what=f"the cache of {repo}"):
             blobs, snaps, ref = folder / "blobs", folder / "snapshots", folder / "refs" / "main"
+            _remove_leftovers(blobs, snaps)
             previous = ref.read_text(encoding="utf-8").strip() if ref.is_file() else None
             for d in (blobs, snaps, ref.parent):
                 d.mkdir(parents=True, exist_ok=True)

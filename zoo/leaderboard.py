@@ -176,21 +176,6 @@ def _setting(rt: dict[str, Any]) -> tuple:
             rt["threads"])
 
 
-def _choose_budget(evals: list[dict[str, Any]], forced: str | None) -> str | None:
-    """The eval preset of a language: ``forced``, else the most complete one (see the module docstring)."""
-    if forced is not None:
-        return forced
-    pairs: dict[str | None, set] = defaultdict(set)
-    count: Counter = Counter()
-    for r in evals:
-        b = r["task"].get("budget")
-        pairs[b].add((r["model"]["id"], r["task"]["name"]))
-        count[b] += 1
-    if not pairs:
-        return None
-    return sorted(pairs, key=lambda b: (-len(pairs[b]), -count[b], b == "smoke", str(b)))[0]
-
-
 def card_url_for(
     model_id: str, role: str, lang: str, size: str | None, template: str = DEFAULT_CARD_URL
 ) -> str | None:
@@ -273,7 +258,7 @@ def _select(recs: list[dict[str, Any]], forced_budget: str | None):
     excluded["eval_variant"] = sum(r.get("variant") not in _EAGER for r in evals)
     evals = [r for r in evals if r.get("variant") in _EAGER]
     budgets = Counter(r["task"].get("budget") for r in evals)
-    budget = _choose_budget(evals, forced_budget)
+    budget = results.choose_budget(evals, forced_budget)
     in_budget = [r for r in evals if r["task"].get("budget") == budget]
     excluded["other_budget"] = len(evals) - len(in_budget)
     version: dict[str, int] = {}

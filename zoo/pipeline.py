@@ -10,6 +10,7 @@ on the work directory keeps two runs from writing into it at once.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import time
 import traceback
 from collections.abc import Callable
@@ -34,6 +35,7 @@ class RunPreset:
     eval_budget: str
     seeds: int
     bench_quick: bool
+    eval_jobs: int = 1  # fine-tuning runs at once (processes)
 
 
 RUN_PRESETS = {
@@ -58,6 +60,7 @@ class RunOptions:
     steps: tuple[str, ...] = STEPS
     online: bool = False
     tasks: list[str] | None = None  # None: every task of the language
+    jobs: int | None = None  # eval runs at once; None: the preset's
 
     @property
     def run_preset(self) -> RunPreset:
@@ -120,6 +123,7 @@ def step_eval(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]
         tasks,
         range(opts.run_preset.seeds),
         get_budget(opts.run_preset.eval_budget),
+        jobs=opts.jobs or opts.run_preset.eval_jobs,
     )
     status = "done" if summary.written else "skipped"
     return status, {"written": len(summary.written), "skipped": len(summary.skipped)}
@@ -213,7 +217,12 @@ def _sizes(spec: LanguageSpec, opts: RunOptions) -> list[str]:
 def run_language(
     spec: LanguageSpec, opts: RunOptions, echo: Callable[[str], None] = print
 ) -> list[StepResult]:
-    """Run the chain for one language; stops at the first failing step (the error is re-raised)."""
+    """Run the chain for one language; stops at the first failing step (the error is re-raised).
+
+    The manifest ``runs/run-<lang>.json`` describes this invocation and keeps the earlier ones under
+    ``earlier``; ``work_s`` sums each step's time over every invocation with the same preset and sizes,
+    so a run that was stopped and continued still says how long its work took.
+    """
     from zoo.results import environment
 
     manifest_path = work_dir() / "runs" / f"run-{spec.code}.json"
@@ -225,10 +234,18 @@ def run_language(
         "started": _now(),
         "environment": environment(),
         "steps": [],
+        "earlier": _earlier_invocations(manifest_path),
     }
+
+    def save(step: dict[str, Any] | None = None) -> None:
+        steps = manifest["steps"] + ([step] if step else [])
+        manifest["work_s"] = _work_seconds([*manifest["earlier"], {**manifest, "steps": steps}], manifest)
+        write_json_atomic(manifest_path, {**manifest, "steps": steps})
+
     results: list[StepResult] = []
     for name in opts.steps:
         echo(f"[{spec.code}] {name} ...")
+        save({"name": name, "status": "running", "started": _now()})  # a killed run shows where it stopped
         t0 = time.monotonic()
         try:
             status, outputs = STEP_FUNCTIONS[name](spec, opts)
@@ -237,16 +254,45 @@ def run_language(
             results.append(res)
             manifest["steps"].append(res.__dict__)
             manifest["finished"] = _now()
-            write_json_atomic(manifest_path, manifest)
+            save()
             raise
         res = StepResult(name, status, time.monotonic() - t0, outputs)
         results.append(res)
         manifest["steps"].append(res.__dict__)
-        write_json_atomic(manifest_path, manifest)
+        save()
         echo(f"[{spec.code}] {name}: {status} ({res.wall_time_s:.1f} s)")
     manifest["finished"] = _now()
-    write_json_atomic(manifest_path, manifest)
+    save()
+    this = sum(r.wall_time_s for r in results)
+    echo(f"[{spec.code}] finished in {this:.0f} s; work over every invocation of this run: "
+         f"{manifest['work_s']['total']:.0f} s (runs/run-{spec.code}.json)")
     return results
+
+
+def _earlier_invocations(manifest_path: Path) -> list[dict[str, Any]]:
+    """The invocations recorded in an existing manifest, oldest first (an unreadable one is dropped)."""
+    try:
+        old = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(old, dict):
+        return []
+    earlier = old.pop("earlier", [])
+    old.pop("work_s", None)
+    return [*(earlier if isinstance(earlier, list) else []), old]
+
+
+def _work_seconds(invocations: list[dict[str, Any]], current: dict[str, Any]) -> dict[str, float]:
+    """Seconds per step (and ``total``) over the invocations with the current preset and sizes."""
+    totals: dict[str, float] = {}
+    for inv in invocations:
+        if inv.get("preset") != current["preset"] or inv.get("sizes") != current["sizes"]:
+            continue
+        for step in inv.get("steps", []):
+            if "wall_time_s" in step:
+                totals[step["name"]] = round(totals.get(step["name"], 0.0) + step["wall_time_s"], 1)
+    totals["total"] = round(sum(totals.values()), 1)
+    return totals
 
 
 def run(

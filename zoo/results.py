@@ -26,6 +26,7 @@ import os
 import platform
 import re
 import subprocess
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -306,3 +307,19 @@ def mean_ci95(values: list[float]) -> dict[str, Any]:
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
     t = _T95[n - 2] if n - 2 < len(_T95) else 1.96
     return {"mean": mean, "ci95": t * sd / math.sqrt(n), "n": n, "values": list(values)}
+
+
+def choose_budget(evals: list[dict[str, Any]], forced: str | None = None) -> str | None:
+    """The eval preset whose scores a language shows (leaderboard and cards alike): ``forced``, else the
+    most complete one: most (model, task) pairs scored, then most records, then not ``smoke``, then name."""
+    if forced is not None:
+        return forced
+    pairs: dict[str | None, set] = defaultdict(set)
+    count: Counter = Counter()
+    for r in evals:
+        b = r["task"].get("budget")
+        pairs[b].add((r["model"]["id"], r["task"]["name"]))
+        count[b] += 1
+    if not pairs:
+        return None
+    return sorted(pairs, key=lambda b: (-len(pairs[b]), -count[b], b == "smoke", str(b)))[0]

@@ -21,6 +21,9 @@ def eval_cmd(
     preset: str = typer.Option(None, "--preset", help="Fine-tuning budget: default, full or smoke (tests)."),
     set_: list[str] = typer.Option(None, "--set", help="Change a budget field, e.g. --set max_epochs=30."),
     force: bool = typer.Option(False, "--force", help="Recompute runs whose records exist."),
+    jobs: int = typer.Option(
+        1, "--jobs", "-j", min=1, help="Fine-tuning runs at once, one process each (threads split evenly)."
+    ),
 ) -> None:
     """Evaluate models on the language's tasks; finished runs are skipped unless --force."""
     from rich.console import Console
@@ -65,7 +68,8 @@ def eval_cmd(
                     )
                 progress.advance(bar)
 
-        summary = evaluate(spec, models, task_list, range(seeds), budget, force=force, listener=Listener())
+        summary = evaluate(spec, models, task_list, range(seeds), budget, force=force, listener=Listener(),
+                           jobs=jobs)
     console.print(f"{len(summary.written)} runs done, {len(summary.skipped)} skipped (already in the store)")
     names = {t.name for t in task_list}
     rows = [r for r in load_summary(spec.code, spec, budget.name) if r["task"] in names]

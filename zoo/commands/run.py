@@ -30,6 +30,9 @@ def run_cmd(
     online: bool = typer.Option(
         False, "--online", help="Use the online teacher (Hub) instead of the offline one."
     ),
+    jobs: int = typer.Option(
+        None, "--jobs", "-j", min=1, help="Fine-tuning runs at once in the eval step (default: the preset's)."
+    ),
 ) -> None:
     """Teacher → distil → evaluate → bench → card → publish → leaderboard, skipping what is done."""
     from zoo import cli, pipeline
@@ -52,6 +55,7 @@ def run_cmd(
         steps=chosen,
         online=online,
         tasks=_csv(tasks) or None,
+        jobs=jobs,
     )
     specs = parse_languages(lang)
     failures = pipeline.run(specs, opts, echo=lambda m: typer.echo(m, err=True), debug=cli._debug)

@@ -175,42 +175,87 @@ def evaluate(
     budget: EvalBudget,
     force: bool = False,
     listener: EvalListener | None = None,
+    jobs: int = 1,
 ) -> EvalSummary:
-    """Run every (model, task, seed) not yet in the results store (all of them with ``force``)."""
+    """Run every (model, task, seed) not yet in the results store (all of them with ``force``).
+
+    ``jobs > 1`` runs that many fine-tuning runs at once, each in its own process with
+    ``cpu_count // jobs`` torch threads; records are the same files either way.
+    """
     from zoo.evaluation.training import EPOCH_LISTENER
 
     listener = listener or EvalListener()
     seeds = list(seeds)
-    summary = EvalSummary()
     plan = [(m, t, s) for m in models for t in tasks for s in seeds]
     listener.start(len(plan))
     identities = {id(m): _ModelIdentity(m) for m in models}
-    token = EPOCH_LISTENER.set(listener.epoch)
-    try:
-        for model, task, seed in plan:
-            ident = identities[id(model)]
-            label = f"{model.id} · {task.name} · seed {seed}"
-            key = ("eval", spec.code, model.id, ident.revision, task.name, task.version, seed)
-            existing = find_record(*key, budget=budget.name)
-            if existing is not None and not force:
-                summary.skipped.append(record_path(*key, budget=budget.name))
-                summary.records.append(existing)
-                listener.run_finished(label, existing, skipped=True)
-                continue
-            listener.run_started(label)
-            record = _run_one(spec, model, ident, task, seed, budget, force)
-            summary.written.append(record_path(*key, budget=budget.name))
-            summary.records.append(record)
-            listener.run_finished(label, record, skipped=False)
-    finally:
-        EPOCH_LISTENER.reset(token)
+    done: dict[int, tuple[Path, dict[str, Any], bool]] = {}  # plan index -> (record file, record, skipped)
+    todo: list[tuple[int, str, tuple]] = []  # (plan index, label, _run_one arguments)
+    for i, (model, task, seed) in enumerate(plan):
+        ident = identities[id(model)]
+        label = f"{model.id} · {task.name} · seed {seed}"
+        key = ("eval", spec.code, model.id, ident.revision, task.name, task.version, seed)
+        existing = find_record(*key, budget=budget.name)
+        if existing is not None and not force:
+            done[i] = (record_path(*key, budget=budget.name), existing, True)
+            listener.run_finished(label, existing, skipped=True)
+        else:
+            todo.append((i, label, (spec, model, ident, task, seed, budget, force)))
+    if jobs > 1 and len(todo) > 1:
+        _run_parallel(todo, jobs, listener, done)
+    else:
+        token = EPOCH_LISTENER.set(listener.epoch)
+        try:
+            for i, label, args in todo:
+                listener.run_started(label)
+                path, record = _run_one(*args)
+                done[i] = (path, record, False)
+                listener.run_finished(label, record, skipped=False)
+        finally:
+            EPOCH_LISTENER.reset(token)
+    summary = EvalSummary()
+    for i in sorted(done):
+        path, record, skipped = done[i]
+        (summary.skipped if skipped else summary.written).append(path)
+        summary.records.append(record)
     return summary
+
+
+def _run_parallel(todo: list[tuple[int, str, tuple]], jobs: int, listener: EvalListener,
+                  done: dict[int, tuple[Path, dict[str, Any], bool]]) -> None:
+    """Run ``todo`` in ``jobs`` worker processes; the first failure cancels what has not started."""
+    import multiprocessing
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+    for _, _, args in todo:
+        args[2].info()  # load each model once here, not once per worker
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(threads,))
+    try:
+        futures = {pool.submit(_run_one, *args): (i, label) for i, label, args in todo}
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for fut in finished:
+                i, label = futures[fut]
+                path, record = fut.result()  # re-raises the worker's error
+                done[i] = (path, record, False)
+                listener.run_finished(label, record, skipped=False)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 def _run_one(
     spec: LanguageSpec, model: ModelRef, ident: _ModelIdentity, task: TaskSpec, seed: int,
     budget: EvalBudget, force: bool,
-) -> dict[str, Any]:
+) -> tuple[Path, dict[str, Any]]:
     info = ident.info()
     scratch_root = work_dir() / "runs" / "eval" / slug(spec.code) / slug(model.id)
     scratch_root.mkdir(parents=True, exist_ok=True)
@@ -231,7 +276,7 @@ def _run_one(
             os.replace(run.predictions, kept)  # same file system: atomic
             record["details"]["predictions"] = str(kept)
         save_record(record, force=force)
-        return record
+        return target, record
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
