@@ -57,7 +57,6 @@ def build(args: argparse.Namespace) -> str:
     if args.run:
         from zoo.bench.protocol import n_cpus
         from zoo.bench.run import BenchConfig, bench_models, decide_spin, run_bench
-        from zoo.paths import data_dir
 
         policy = decide_spin(None)
         kw = {
@@ -67,7 +66,7 @@ def build(args: argparse.Namespace) -> str:
             "thread_policy": policy,
         }
         cfg = BenchConfig.quick_preset(**kw) if args.quick else BenchConfig(**kw)
-        run_bench(spec, bench_models(spec), cfg, data_dir(), log=lambda s: print(s, file=sys.stderr))
+        run_bench(spec, bench_models(spec), cfg, log=lambda s: print(s, file=sys.stderr))
     records = load_records(spec.code, kind="bench", root=args.results)
     if args.setting:
         records = [r for r in records if r["task"]["name"] == args.setting]

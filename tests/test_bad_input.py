@@ -77,6 +77,17 @@ def test_data_root_missing(tmp_path):
     )
 
 
+def test_corpus_only_on_the_hub_while_offline(tmp_path, data_root):
+    d = _languages_copy(tmp_path, lambda s: s.replace('["xh/corpus/*.txt"]', '["xh/none/*.txt"]'))
+    assert_clean_error(
+        zoo("distill", "--lang", "xh", "--size", "xs", "--preset", "smoke", "--out", str(tmp_path / "s"),
+            env={"ZOO_LANGUAGES_DIR": str(d), "ZOO_DATA_DIR": str(data_root)}),
+        "could not load the corpus wikimedia/wikipedia (20231101.xh, train)",
+        "set ZOO_DATA_DIR to a local copy, or unset HF_HUB_OFFLINE",
+    )
+    assert not (tmp_path / "s").exists()
+
+
 def _data_copy(tmp_path: Path, data_root: Path, lang: str) -> Path:
     """A data root with symlinks to the real files of ``lang``, so one file can be replaced."""
     root = tmp_path / "data"

@@ -94,8 +94,9 @@ def install_student(template: Path, dest: Path | None = None,
     return dest
 
 
-def add_eval_records(path: Path, tasks: list[str], seeds: int = 3, rng_seed: int = 0,
-                     size: str = "xs", budget: str = "quick") -> dict[tuple[str, str], dict[str, list[float]]]:
+def add_eval_records(
+    path: Path, tasks: list[str], seeds: int = 3, rng_seed: int = 0, size: str = "xs", budget: str = "quick"
+) -> dict[tuple[str, str], dict[str, list[float]]]:
     """Save eval records for the student at ``path``, the teacher and the random baseline.
 
     Returns the saved scores as {(role, task): {metric: [per-seed values]}}.

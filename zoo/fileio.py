@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from zoo.errors import ZooError
 
@@ -19,8 +20,9 @@ def _write_error(path: Path, e: OSError) -> ZooError:
     )
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temp file in the same folder and ``os.replace``."""
+@contextlib.contextmanager
+def open_atomic(path: str | os.PathLike) -> Iterator[TextIO]:
+    """A UTF-8 text file that appears at ``path`` only complete: a temp file, fsynced, then renamed."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -29,7 +31,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
         raise _write_error(path, e) from e
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -41,7 +43,13 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    return path
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` via a temp file in the same folder and ``os.replace``."""
+    with open_atomic(path) as f:
+        f.write(text)
+    return Path(path)
 
 
 def write_json_atomic(path: str | os.PathLike, obj: object) -> Path:

@@ -131,7 +131,6 @@ def step_eval(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]
 
 def step_bench(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]]:
     from zoo.bench.run import BenchConfig, bench_models, decide_spin, run_bench
-    from zoo.paths import data_dir
 
     policy = decide_spin(None)
     if opts.run_preset.bench_quick:  # students and teacher, eager only: seconds, not the full protocol
@@ -140,7 +139,7 @@ def step_bench(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any
     else:  # students, teacher, XLM-R/mBERT shape baselines; eager, ONNX fp32 and int8
         cfg = BenchConfig(spin=policy["spin"], thread_policy=policy)
         refs = bench_models(spec)
-    summary = run_bench(spec, refs, cfg, data_dir())
+    summary = run_bench(spec, refs, cfg)
     if summary.errors and not summary.written:
         raise ZooError(f"bench failed: {summary.errors[0]}")
     status = "done" if summary.written else "skipped"

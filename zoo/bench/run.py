@@ -52,7 +52,7 @@ from zoo.bench.runtimes import (
     prepare_runtime,
     quantize_int8,
 )
-from zoo.errors import DataError, UsageError, ZooError
+from zoo.errors import UsageError, ZooError
 from zoo.models import (
     SHAPE_BASELINES,
     ModelRef,
@@ -215,17 +215,13 @@ def bench_models(spec: LanguageSpec, model_args: Sequence[str] | None = None) ->
 
 
 def bench_sentences(
-    spec: LanguageSpec, data_root: Path, limit: int = 16 * POOL_SIZE, seed: int = SHUFFLE_SEED
+    spec: LanguageSpec, limit: int = 16 * POOL_SIZE, seed: int = SHUFFLE_SEED
 ) -> tuple[list[str], dict[str, Any]]:
     """Real corpus lines of the language, shuffled with a fixed seed (at most ``limit``), and where from."""
+    from zoo.data.corpus import corpus_files
     from zoo.data.readers import read_corpus
 
-    files = spec.corpus_files(data_root)
-    if not files:
-        raise DataError(
-            f"no corpus files for {spec.code} under {data_root}",
-            hint=f"expected {list(spec.corpus_local)}; see `zoo info --lang {spec.code}`",
-        )
+    files, _ = corpus_files(spec)  # local files, else the language's Hub corpora
     texts = read_corpus(files)["text"]
     order = np.random.default_rng(seed).permutation(len(texts))[:limit]
     return [texts[i] for i in order], {
@@ -681,7 +677,6 @@ def run_bench(
     spec: LanguageSpec,
     refs: Sequence[ModelRef],
     cfg: BenchConfig,
-    data_root: Path,
     force: bool = False,
     log: Callable[[str], None] = lambda s: None,
 ) -> BenchSummary:
@@ -709,7 +704,7 @@ def run_bench(
             todo.append((ref, missing))
     if not todo:
         return summary
-    sentences, source = bench_sentences(spec, data_root, limit=(4 if cfg.quick else 16) * POOL_SIZE)
+    sentences, source = bench_sentences(spec, limit=(4 if cfg.quick else 16) * POOL_SIZE)
     roofline = None
     if cfg.roofline and not cfg.device.startswith("cuda"):
         log("measuring the matrix-multiply roofline")

@@ -86,11 +86,9 @@ def bench_cmd(
     from zoo.bench.run import BenchConfig, bench_models, decide_spin, run_bench
     from zoo.bench.runtimes import default_device, parse_runtimes
     from zoo.errors import UsageError
-    from zoo.paths import data_dir
     from zoo.registry import get_language
 
     spec = get_language(lang)
-    root = data_dir()
     # before anything imports torch: OpenMP reads its wait policy once
     thread_policy = decide_spin(spin, device or "cpu")
     device = device or default_device()
@@ -121,7 +119,7 @@ def bench_cmd(
     cfg.validate()
     refs = bench_models(spec, model)
     console = Console(stderr=True)
-    summary = run_bench(spec, refs, cfg, root, force=force, log=lambda s: console.print(s, highlight=False))
+    summary = run_bench(spec, refs, cfg, force=force, log=lambda s: console.print(s, highlight=False))
     console.print(
         f"{len(summary.written)} measured, {len(summary.failed)} failed, "
         f"{len(summary.skipped)} skipped (already in the results store; --force re-measures)"

@@ -12,6 +12,7 @@ published student directory.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import shutil
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.distill.presets import Preset, get_preset
-from zoo.errors import DataError, UsageError, ZooError
+from zoo.errors import UsageError, ZooError
 from zoo.paths import data_dir, work_dir
 
 SCHEMA = "time-zoo/distillation@1"
@@ -150,6 +151,7 @@ def distill(
     from transformers import AutoTokenizer, TrainerState, TrainingArguments
 
     from zoo import models, registry
+    from zoo.data.corpus import corpus_files
     from zoo.distill import vocab as vocab_mod
     from zoo.distill.data import prepare_corpus
     from zoo.distill.student import (
@@ -172,13 +174,8 @@ def distill(
     teacher_id = teacher or ref.id
     out_dir = Path(out).expanduser().resolve() if out else models.student_dir(lang, size)
     check_out_dir(out_dir, force)
-    root = data_dir()
-    files = spec.corpus_files(root)
-    if not files:
-        raise DataError(
-            f"no local corpus for {lang} under {root} (globs: {', '.join(spec.corpus_local)})",
-            hint="set ZOO_DATA_DIR to the shared data root",
-        )
+    root = data_dir(required=not spec.corpus_hub)
+    files, corpus_source = corpus_files(spec)  # local files, else the language's Hub corpora
     run_dir = run_dir_for(out_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -380,6 +377,8 @@ def distill(
                 "normalisation": "sum over keys / (relation heads x real tokens)",
             },
             "corpus": {
+                "source": corpus_source,
+                "hub": [dataclasses.asdict(h) for h in spec.corpus_hub] if corpus_source == "hub" else [],
                 "files": [
                     {"path": _rel(f["path"], root), "sha256": f["sha256"], "lines": f["lines"]}
                     for f in corpus.meta["files"]
@@ -433,7 +432,9 @@ def distill(
     return out_dir
 
 
-def _rel(path: str, root: Path) -> str:
+def _rel(path: str, root: Path | None) -> str:
+    if root is None:
+        return str(path)
     try:
         return str(Path(path).resolve().relative_to(root))
     except ValueError:
