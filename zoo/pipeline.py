@@ -9,11 +9,14 @@ on the work directory keeps two runs from writing into it at once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,18 +239,27 @@ def run_language(
         "earlier": _earlier_invocations(manifest_path),
     }
 
+    lock = threading.Lock()
+
     def save(step: dict[str, Any] | None = None) -> None:
-        steps = manifest["steps"] + ([step] if step else [])
-        manifest["work_s"] = _work_seconds([*manifest["earlier"], {**manifest, "steps": steps}], manifest)
-        write_json_atomic(manifest_path, {**manifest, "steps": steps})
+        with lock:
+            steps = manifest["steps"] + ([step] if step else [])
+            manifest["work_s"] = _work_seconds([*manifest["earlier"], {**manifest, "steps": steps}], manifest)
+            write_json_atomic(manifest_path, {**manifest, "steps": steps})
 
     results: list[StepResult] = []
     for name in opts.steps:
         echo(f"[{spec.code}] {name} ...")
-        save({"name": name, "status": "running", "started": _now()})  # a killed run shows where it stopped
         t0 = time.monotonic()
+        running = {"name": name, "status": "running", "started": _now(), "wall_time_s": 0.0}
+        save(running)  # a killed run shows where it stopped and how long that step had run
+
+        def beat(running: dict[str, Any] = running, t0: float = t0) -> None:
+            save({**running, "wall_time_s": round(time.monotonic() - t0, 1)})
+
         try:
-            status, outputs = STEP_FUNCTIONS[name](spec, opts)
+            with _heartbeat(beat):  # stopped (joined) before the step's outcome is saved
+                status, outputs = STEP_FUNCTIONS[name](spec, opts)
         except BaseException as e:
             res = StepResult(name, "failed", time.monotonic() - t0, error=_one_line(e))
             results.append(res)
@@ -266,6 +278,28 @@ def run_language(
     echo(f"[{spec.code}] finished in {this:.0f} s; work over every invocation of this run: "
          f"{manifest['work_s']['total']:.0f} s (runs/run-{spec.code}.json)")
     return results
+
+
+HEARTBEAT_S = 30.0
+
+
+@contextmanager
+def _heartbeat(beat: Callable[[], None], every_s: float = HEARTBEAT_S) -> Iterator[None]:
+    """Call ``beat`` every ``every_s`` seconds in a thread while the block runs."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every_s):
+            with contextlib.suppress(Exception):  # a failed manifest update must not stop the step
+                beat()
+
+    thread = threading.Thread(target=loop, name="zoo-run-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _earlier_invocations(manifest_path: Path) -> list[dict[str, Any]]:
@@ -289,9 +323,9 @@ def _work_seconds(invocations: list[dict[str, Any]], current: dict[str, Any]) ->
             continue
         for step in inv.get("steps", []):
             if "wall_time_s" in step:
-                totals[step["name"]] = round(totals.get(step["name"], 0.0) + step["wall_time_s"], 1)
-    totals["total"] = round(sum(totals.values()), 1)
-    return totals
+                totals[step["name"]] = totals.get(step["name"], 0.0) + step["wall_time_s"]
+    totals["total"] = sum(totals.values())
+    return {k: round(v, 1) for k, v in totals.items()}
 
 
 def run(
