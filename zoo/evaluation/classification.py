@@ -10,11 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zoo.data.tasks import load_split, task_labels
 from zoo.errors import DataError
 from zoo.evaluation import metrics
 from zoo.evaluation.budget import EvalBudget
-from zoo.evaluation.training import cap, fit, fit_details, load_head_model, load_tokenizer, predict_batches
+from zoo.evaluation.training import (
+    fit,
+    fit_details,
+    load_head_model,
+    load_task_splits,
+    load_tokenizer,
+    predict_batches,
+)
 from zoo.evaluation.types import TaskRun
 from zoo.fileio import write_text_atomic
 from zoo.models import ModelRef
@@ -69,11 +75,8 @@ def run_classification_task(
     """Fine-tune a sequence(-pair) classification head on ``task`` and score it (accuracy, macro-F1)."""
     from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
 
-    full_train = load_split(task, "train")
-    train = cap(full_train, budget.max_train_examples)
-    select = cap(load_split(task, "select"), budget.max_select_examples or budget.max_eval_examples)
-    score = cap(load_split(task, "score"), budget.max_eval_examples)
-    labels = task_labels(task, full_train)
+    splits = load_task_splits(task, budget)
+    train, select, score, labels = splits.train, splits.select, splits.score, splits.labels
     y_train, y_select, y_score = (label_ids(task, d, labels) for d in (train, select, score))
 
     tokenizer = load_tokenizer(model)
@@ -99,10 +102,8 @@ def run_classification_task(
     rows = [f"{i}\t{labels[g]}\t{labels[p]}" for i, (g, p) in enumerate(zip(y_score, pred, strict=True))]
     write_text_atomic(path, "# row\tgold\tpredicted\n" + "\n".join(rows) + "\n")
     truncated = sum(len(ids) >= budget.max_length for ids in enc_score["input_ids"])
-    splits = {"train": len(train), "select": len(select), "score": len(score),
-              "train_available": len(full_train)}
     details = {
-        **fit_details(task, budget, fitted, splits),
+        **fit_details(task, budget, fitted, splits.sizes()),
         "score_truncated": truncated,
         "labels": labels,
     }

@@ -15,11 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from zoo.data.tasks import load_split, task_labels
 from zoo.errors import DataError, ZooError
 from zoo.evaluation import metrics
 from zoo.evaluation.budget import EvalBudget
-from zoo.evaluation.training import cap, fit, fit_details, load_head_model, load_tokenizer, predict_batches
+from zoo.evaluation.training import (
+    fit,
+    fit_details,
+    load_head_model,
+    load_task_splits,
+    load_tokenizer,
+    predict_batches,
+)
 from zoo.evaluation.types import TaskRun
 from zoo.fileio import write_text_atomic
 from zoo.models import ModelRef
@@ -142,11 +148,8 @@ def run_tagging_task(
     """Fine-tune a token-classification head on ``task`` (NER or POS) and score it."""
     from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification
 
-    full_train = load_split(task, "train")
-    train = cap(full_train, budget.max_train_examples)
-    select = cap(load_split(task, "select"), budget.max_select_examples or budget.max_eval_examples)
-    score = cap(load_split(task, "score"), budget.max_eval_examples)
-    labels = task_labels(task, full_train)
+    splits = load_task_splits(task, budget)
+    train, select, score, labels = splits.train, splits.select, splits.score, splits.labels
     label2id = {t: i for i, t in enumerate(labels)}
     id2label = dict(enumerate(labels))
     unknown = sorted({t for tags in train["tags"] for t in tags} - set(labels))
@@ -177,10 +180,8 @@ def run_tagging_task(
         lines.extend(f"{w}\t{g}\t{p}" for w, g, p in zip(words, gold, tags, strict=True))
         lines.append("")
     write_text_atomic(path, "# token\tgold\tpredicted\n" + "\n".join(lines) + "\n")
-    splits = {"train": len(train), "select": len(select), "score": len(score),
-              "train_available": len(full_train)}
     details = {
-        **fit_details(task, budget, fitted, splits),
+        **fit_details(task, budget, fitted, splits.sizes()),
         "windows": {"train": len(enc_train.window_sentence), "score": len(enc_score.window_sentence)},
         "labels": labels,
     }

@@ -38,6 +38,36 @@ def cap(dataset, n: int | None, seed: int = 0):
     return dataset.select(sorted(int(i) for i in keep))
 
 
+@dataclass
+class TaskSplits:
+    """The three splits of one run, capped by the budget, and the task's label list."""
+
+    full_train: Any
+    train: Any
+    select: Any
+    score: Any
+    labels: list[str]
+
+    def sizes(self) -> dict[str, int]:
+        """Rows per split (``train_available``: before the cap), for the record's details."""
+        return {"train": len(self.train), "select": len(self.select), "score": len(self.score),
+                "train_available": len(self.full_train)}
+
+
+def load_task_splits(task, budget: EvalBudget) -> TaskSplits:
+    """Train / select / score of ``task`` with the budget's caps (the same rows for every model and seed)."""
+    from zoo.data.tasks import load_split, task_labels
+
+    full_train = load_split(task, "train")
+    return TaskSplits(
+        full_train=full_train,
+        train=cap(full_train, budget.max_train_examples),
+        select=cap(load_split(task, "select"), budget.max_select_examples or budget.max_eval_examples),
+        score=cap(load_split(task, "score"), budget.max_eval_examples),
+        labels=task_labels(task, full_train),
+    )
+
+
 def load_tokenizer(ref: ModelRef):
     """The model's fast tokenizer (word tasks need ``word_ids``), with a padding token."""
     try:
