@@ -208,7 +208,9 @@ def test_presets_never_share_a_record():
 
 
 def test_presets_and_overrides():
-    assert {"smoke", "default"} <= set(PRESETS)
+    assert set(PRESETS) == {"smoke", "cpu", "full"}
+    with pytest.raises(UsageError, match="unknown eval preset 'default'"):
+        get_budget("default")  # the old recipe's name: its records are never mixed with "cpu"
     changes = ["max_epochs=3", "learning_rate=1e-4", "max_train_examples=none"]
     b = parse_overrides(get_budget("smoke"), changes)
     assert (b.max_epochs, b.learning_rate, b.max_train_examples) == (3, 1e-4, None)

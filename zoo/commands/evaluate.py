@@ -18,7 +18,10 @@ def eval_cmd(
     ),
     tasks: str = typer.Option(None, "--tasks", "-t", help="Comma-separated task names (default: all)."),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds 0..N-1, one record each."),
-    preset: str = typer.Option(None, "--preset", help="Fine-tuning budget: default, full or smoke (tests)."),
+    preset: str = typer.Option(
+        None, "--preset",
+        help="Fine-tuning budget: cpu (the default; 2 cores), full (whole train splits; GPUs) or smoke.",
+    ),
     set_: list[str] = typer.Option(None, "--set", help="Change a budget field, e.g. --set max_epochs=30."),
     force: bool = typer.Option(False, "--force", help="Recompute runs whose records exist."),
     jobs: int = typer.Option(

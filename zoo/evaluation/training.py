@@ -4,7 +4,8 @@ The recipe (all models alike, so scores and retention ratios compare): AdamW wit
 over ``budget.max_epochs``, gradient clipping at 1.0, training batches grouped by length (prediction is
 always sequential). After every epoch the head predicts the ``select`` split; the weights of the best
 epoch are kept in memory (no checkpoint is written), and training stops after ``budget.patience`` epochs
-without improvement. The best weights are restored before the ``score`` split is predicted.
+without improvement, counted once the score has left its first epoch's value (``should_stop``). The best
+weights are restored before the ``score`` split is predicted.
 """
 
 from __future__ import annotations
@@ -151,6 +152,21 @@ def fit_details(task, budget, fitted: FitResult, splits: dict[str, int]) -> dict
         "split_sizes": splits,
     }
 
+def should_stop(curve: dict[int, float], patience: int) -> bool:
+    """Early stopping on the select-split curve (epoch -> score): ``patience`` epochs without a new best.
+
+    A flat start is not a plateau: epochs count only once the score has risen above its first epoch's
+    value. A token-classification head predicts "O" everywhere (entity F1 0.0) for its first epochs, and a
+    classifier may guess one class; stopping there would score the model at its starting point.
+    """
+    scores = [curve[e] for e in sorted(curve)]
+    rose = next((i for i, s in enumerate(scores) if s > scores[0]), None)
+    if rose is None:
+        return False
+    best = max(range(len(scores)), key=lambda i: (scores[i], -i))  # the first epoch with the best score
+    return len(scores) - 1 - best >= patience
+
+
 def fit(
     model, train_dataset, collator, budget: EvalBudget, seed: int, out_dir: Path,
     select_score: Callable[[Any], float],
@@ -167,9 +183,9 @@ def fit(
     best_state: dict[str, Any] = {}
     listener = EPOCH_LISTENER.get()
 
-    class Selection(TrainerCallback):
-        bad_epochs = 0
+    raw_curve: dict[int, float] = {}  # unrounded, so the stop rule and the kept weights agree on the best
 
+    class Selection(TrainerCallback):
         def on_epoch_end(self, args, state, control, model=None, **kwargs):
             epoch = int(round(state.epoch or 0))
             t0 = time.perf_counter()
@@ -177,17 +193,14 @@ def fit(
             score = float(select_score(model))
             model.train()
             result.select_time_s += time.perf_counter() - t0
-            result.curve[epoch] = round(score, 4)
+            result.curve[epoch], raw_curve[epoch] = round(score, 4), score
             result.epochs_run = epoch
             if score > result.best_score:
                 result.best_score, result.best_epoch = score, epoch
                 best_state.clear()
                 best_state.update({k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()})
-                self.bad_epochs = 0
-            else:
-                self.bad_epochs += 1
-                if self.bad_epochs >= budget.patience:
-                    control.should_training_stop = result.stopped_early = True
+            if should_stop(raw_curve, budget.patience):
+                control.should_training_stop = result.stopped_early = True
             if listener is not None:
                 listener(epoch, score)
             return control

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from zoo.evaluation.training import FitResult
+from zoo.evaluation.training import FitResult, should_stop
 from zoo.evaluation.ud.model import Encoded, JointUDModel, apply_lemma, collate
 from zoo.evaluation.ud.tree import mst_heads
 
@@ -136,7 +136,7 @@ def fit(model: JointUDModel, train: list[Encoded], *, max_epochs: int, patience:
     rng = random.Random(seed)
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     best_state: dict[str, torch.Tensor] = {}
-    result, bad = FitResult(), 0
+    result, raw_curve = FitResult(), {}
     for epoch in range(1, max_epochs + 1):
         t0 = time.perf_counter()
         model.train()
@@ -163,14 +163,13 @@ def fit(model: JointUDModel, train: list[Encoded], *, max_epochs: int, patience:
                 f"(train {t1 - t0:.0f}s, select {t2 - t1:.0f}s)")
         if listener:
             listener(epoch, score)
+        raw_curve[epoch] = score
         if score > result.best_score:
-            result.best_score, result.best_epoch, bad = score, epoch, 0
+            result.best_score, result.best_epoch = score, epoch
             best_state = {n: p.detach().to("cpu", copy=True) for n, p in trainable}
-        else:
-            bad += 1
-            if bad >= patience:
-                result.stopped_early = True
-                break
+        if should_stop(raw_curve, patience):
+            result.stopped_early = True
+            break
     if result.best_epoch != result.epochs_run:
         with torch.no_grad():
             for n, p in trainable:
