@@ -68,19 +68,23 @@ def fixture_student_template(tmp_path_factory) -> Path:
     return build_fixture_student(tmp_path_factory.getbasetemp() / "fixture-student-xh")
 
 
-DISTILLATION = {
-    "teacher": {"id": TEACHER, "revision": TEACHER_REV, "layer": 12, "relation_heads": 12,
-                "relations": ["q-q", "k-k", "v-v"]},
-    "corpus": {"files": [
+DISTILLATION = {  # the layout zoo.distill.run writes (time-zoo/distillation@1), with fixture values
+    "schema": "time-zoo/distillation@1",
+    "teacher": {"id": TEACHER, "revision": TEACHER_REV, "layer": 12, "relation_heads": 12},
+    "loss": {"name": "MiniLMv2 self-attention relation KL", "relations": ["Q-Q", "K-K", "V-V"]},
+    "corpus": {"source": "local", "hub": [], "files": [
         {"path": "xh/corpus/ntrex128.txt", "sha256": "a" * 64, "lines": 1965, "words": 30499},
         {"path": "xh/corpus/mafand_mt_devtest.txt", "sha256": "b" * 64, "lines": 1407, "words": 21794},
-    ], "tokens_seen": 98765},
-    "vocab": {"teacher_size": 250002, "kept": 250002, "coverage": 1.0},
-    "steps": 40, "best_step": 30,
-    "heldout_loss": {"step0": 2.5, "best": 1.75,
-                     "curve": [[0, 2.5], [10, 2.0], [20, 1.8], [30, 1.75], [40, 1.8]]},
-    "wall_time_s": 125.0, "hardware": "fixture (not a real run)", "libraries": {"torch": "fixture"},
-    "preset": {"name": "fixture", "overrides": {}}, "date": "2025-01-01T00:00:00+00:00",
+    ]},
+    "vocab": {"teacher_pieces": 250002, "kept_pieces": 250002},
+    "training": {"steps": 40, "tokens_seen": 98765, "best_step": 30, "heldout_loss_at_step_0": 2.5,
+                 "best_heldout_loss": 1.75, "heldout_loss_curve": [[0, 2.5], [10, 2.0], [20, 1.8], [30, 1.75],
+                                                                   [40, 1.8]],
+                 "wall_time_s": 125.0},
+    "preset": {"name": "fixture", "overrides": {}},
+    "environment": {"cpu": "fixture CPU", "cpu_count": 2, "device": "cpu", "torch_threads": 2,
+                    "libraries": {"torch": "fixture"}},
+    "date": "2025-01-01T00:00:00+00:00",
 }
 
 
@@ -201,6 +205,8 @@ def test_card_front_matter_and_body_come_from_the_records(fixture_student_templa
     # provenance from distillation.json, speed and energy labels
     assert f"`{TEACHER}` (revision `{TEACHER_REV}`" in text
     assert "52,293 words" in text and "98,765 tokens seen" in text and "best step 30" in text
+    assert "2.5000 at step 0 → 1.7500 at the best step" in text and "Q-Q" in text and "fixture CPU" in text
+    assert "2 min 5 s" in text or "125" in text
     assert "12.5 J (measured, RAPL)" in text and "4.0 J (estimate: TDP x time)" in text
     assert "| 8.0× |" in text  # student eager 400/s vs teacher eager 50/s on the same hardware
     assert "not measured" in text  # the teacher's energy

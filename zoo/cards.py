@@ -542,11 +542,16 @@ def _distillation_context(student: Student, licence: LicenceChoice) -> dict[str,
         for f in files
     ]
     words = [f.get("words") for f in files]
-    loss = d.get("heldout_loss") or {}
-    curve = [p for p in loss.get("curve") or [] if isinstance(p, (list, tuple)) and len(p) == 2]
+    training = d.get("training") or {}  # the time-zoo/distillation@1 layout written by zoo.distill.run
+    environment = d.get("environment") or {}
+    step0, best = training.get("heldout_loss_at_step_0"), training.get("best_heldout_loss")
+    curve = [p for p in training.get("heldout_loss_curve") or []
+             if isinstance(p, (list, tuple)) and len(p) == 2]
     if len(curve) > 8:
         picks = sorted({round(i * (len(curve) - 1) / 7) for i in range(8)})
         curve = [curve[i] for i in picks]
+    hardware = {k: environment[k] for k in ("cpu", "cpu_count", "device", "torch_threads")
+                if k in environment}
     preset = d.get("preset") or {}
     return {
         "recorded": bool(d),
@@ -554,20 +559,20 @@ def _distillation_context(student: Student, licence: LicenceChoice) -> dict[str,
         "teacher_revision": teacher.get("revision") or NOT_RECORDED,
         "teacher_layer": teacher.get("layer", NOT_RECORDED),
         "relation_heads": teacher.get("relation_heads", NOT_RECORDED),
-        "relations": _fmt_mapping(teacher.get("relations")),
+        "relations": _fmt_mapping((d.get("loss") or {}).get("relations")),
         "teacher_licence": TEACHER_LICENSES.get(str(teacher.get("id")), "see the teacher's model card"),
         "corpus_rows": rows,
         "corpus_words": _fmt_int(sum(words)) if words and all(_is_num(w) for w in words) else NOT_RECORDED,
         "corpus_files": len(files),
-        "tokens_seen": _fmt_int(corpus.get("tokens_seen")),
-        "steps": _fmt_int(d.get("steps")),
-        "best_step": _fmt_int(d.get("best_step")),
-        "loss_step0": f"{loss['step0']:.4f}" if _is_num(loss.get("step0")) else NOT_RECORDED,
-        "loss_best": f"{loss['best']:.4f}" if _is_num(loss.get("best")) else NOT_RECORDED,
+        "tokens_seen": _fmt_int(training.get("tokens_seen")),
+        "steps": _fmt_int(training.get("steps")),
+        "best_step": _fmt_int(training.get("best_step")),
+        "loss_step0": f"{step0:.4f}" if _is_num(step0) else NOT_RECORDED,
+        "loss_best": f"{best:.4f}" if _is_num(best) else NOT_RECORDED,
         "loss_curve": ", ".join(f"{int(s)}: {v:.4f}" for s, v in curve if _is_num(s) and _is_num(v)),
-        "wall_time": _fmt_duration(d.get("wall_time_s")),
-        "hardware": _fmt_mapping(d.get("hardware")),
-        "libraries": _fmt_mapping(d.get("libraries")),
+        "wall_time": _fmt_duration(training.get("wall_time_s")),
+        "hardware": _fmt_mapping(hardware or None),
+        "libraries": _fmt_mapping(environment.get("libraries")),
         "preset": preset.get("name") or NOT_RECORDED,
         "preset_overrides": _fmt_mapping(preset.get("overrides")) if preset.get("overrides") else "none",
         "date": d.get("date") or NOT_RECORDED,
