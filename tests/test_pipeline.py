@@ -76,6 +76,12 @@ def finished_run(tmp_path_factory, data_root) -> tuple[Path, dict[str, object]]:
     expected = _outputs(work)
     assert expected["card"] and expected["refs"] == ["models--time--time-xh", "models--time--time-xh-xs"]
     assert {"config.json", "model.safetensors", "README.md"} <= set(expected["published"])
+    # the card reads the distillation.json that `zoo distill` wrote (not a hand-made fixture's layout)
+    distilled = json.loads((work / "students" / "time-xh-xs" / "distillation.json").read_text())["training"]
+    card = (work / "students" / "time-xh-xs" / "README.md").read_text(encoding="utf-8")
+    assert f"- **Training**: {distilled['steps']} steps" in card
+    assert f"best step {distilled['best_step']}, held-out loss" in card
+    assert f"{distilled['heldout_loss_at_step_0']:.4f} at step 0" in card
     return work, expected
 
 

@@ -129,7 +129,7 @@ class FitResult:
     best_score: float = -math.inf
     epochs_run: int = 0
     stopped_early: bool = False  # True: patience ran out; False: max_epochs reached (maybe still improving)
-    curve: dict[int, float] = field(default_factory=dict)  # epoch -> select-split main metric
+    curve: dict[int, float] = field(default_factory=dict)  # epoch -> select-split main metric (unrounded)
     train_loss: dict[int, float] = field(default_factory=dict)  # epoch -> mean training loss
     steps: int = 0
     train_time_s: float = 0.0
@@ -144,7 +144,7 @@ def fit_details(task, budget, fitted: FitResult, splits: dict[str, int]) -> dict
         "best_epoch": fitted.best_epoch,
         "epochs_run": fitted.epochs_run,
         "stopped_early": fitted.stopped_early,
-        "curve": fitted.curve,
+        "curve": {epoch: round(score, 4) for epoch, score in fitted.curve.items()},
         "train_loss": fitted.train_loss,
         "steps": fitted.steps,
         "train_time_s": fitted.train_time_s,
@@ -160,10 +160,9 @@ def should_stop(curve: dict[int, float], patience: int) -> bool:
     classifier may guess one class; stopping there would score the model at its starting point.
     """
     scores = [curve[e] for e in sorted(curve)]
-    rose = next((i for i, s in enumerate(scores) if s > scores[0]), None)
-    if rose is None:
+    if not any(s > scores[0] for s in scores):
         return False
-    best = max(range(len(scores)), key=lambda i: (scores[i], -i))  # the first epoch with the best score
+    best = scores.index(max(scores))  # the first epoch with the best score, as fit() keeps its weights
     return len(scores) - 1 - best >= patience
 
 
@@ -183,8 +182,6 @@ def fit(
     best_state: dict[str, Any] = {}
     listener = EPOCH_LISTENER.get()
 
-    raw_curve: dict[int, float] = {}  # unrounded, so the stop rule and the kept weights agree on the best
-
     class Selection(TrainerCallback):
         def on_epoch_end(self, args, state, control, model=None, **kwargs):
             epoch = int(round(state.epoch or 0))
@@ -193,13 +190,13 @@ def fit(
             score = float(select_score(model))
             model.train()
             result.select_time_s += time.perf_counter() - t0
-            result.curve[epoch], raw_curve[epoch] = round(score, 4), score
+            result.curve[epoch] = score
             result.epochs_run = epoch
             if score > result.best_score:
                 result.best_score, result.best_epoch = score, epoch
                 best_state.clear()
                 best_state.update({k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()})
-            if should_stop(raw_curve, budget.patience):
+            if should_stop(result.curve, budget.patience):
                 control.should_training_stop = result.stopped_early = True
             if listener is not None:
                 listener(epoch, score)

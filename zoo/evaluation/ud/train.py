@@ -136,7 +136,7 @@ def fit(model: JointUDModel, train: list[Encoded], *, max_epochs: int, patience:
     rng = random.Random(seed)
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     best_state: dict[str, torch.Tensor] = {}
-    result, raw_curve = FitResult(), {}
+    result = FitResult()
     for epoch in range(1, max_epochs + 1):
         t0 = time.perf_counter()
         model.train()
@@ -156,18 +156,17 @@ def fit(model: JointUDModel, train: list[Encoded], *, max_epochs: int, patience:
         result.train_time_s += t1 - t0
         result.select_time_s += t2 - t1
         result.epochs_run = epoch
-        result.curve[epoch] = round(score, 4)
+        result.curve[epoch] = score
         result.train_loss[epoch] = round(float(np.mean(losses)), 5)
         if log:
             log(f"epoch {epoch}: loss {result.train_loss[epoch]:.4f}, select LAS {score:.2f} "
                 f"(train {t1 - t0:.0f}s, select {t2 - t1:.0f}s)")
         if listener:
             listener(epoch, score)
-        raw_curve[epoch] = score
         if score > result.best_score:
             result.best_score, result.best_epoch = score, epoch
             best_state = {n: p.detach().to("cpu", copy=True) for n, p in trainable}
-        if should_stop(raw_curve, patience):
+        if should_stop(result.curve, patience):
             result.stopped_early = True
             break
     if result.best_epoch != result.epochs_run:
