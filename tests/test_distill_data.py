@@ -43,6 +43,10 @@ def test_prepare_corpus_splits_tokenises_and_caches(teacher_tok, tmp_path, monke
     data = prepare_corpus([f1, f2], teacher_tok, max_seq_len=32, heldout_fraction=0.1, heldout_max=5, seed=0)
     assert data.meta["lines"] == 101 and data.meta["heldout_lines"] == 5 and data.meta["train_lines"] == 96
     assert [f["lines"] for f in data.meta["files"]] == [60, 41]
+    # words of each whole file: a short line has 4, 3 or 2 words as i % 7 is 0-4, 5 or 6 (the slice runs off
+    # the 7 words); lines 0-59: 9 x 4 x 4 + 8 x 4 + 8 x 3 + 8 x 2 = 216; lines 60-99 (i % 7 from 4):
+    # 6 x (4 + 3 + 2 + 4 + 4) + 5 x (4 + 4) = 142, plus the long line's 7 x 12 = 84
+    assert [f["words"] for f in data.meta["files"]] == [216, 142 + 84]
     train, held = list(data.train["input_ids"]), list(data.heldout["input_ids"])
     train_ids, held_ids = {tuple(x) for x in train}, {tuple(x) for x in held}
     assert not train_ids & held_ids

@@ -77,8 +77,13 @@ def finished_run(tmp_path_factory, data_root) -> tuple[Path, dict[str, object]]:
     assert expected["card"] and expected["refs"] == ["models--time--time-xh", "models--time--time-xh-xs"]
     assert {"config.json", "model.safetensors", "README.md"} <= set(expected["published"])
     # the card reads the distillation.json that `zoo distill` wrote (not a hand-made fixture's layout)
-    distilled = json.loads((work / "students" / "time-xh-xs" / "distillation.json").read_text())["training"]
+    record = json.loads((work / "students" / "time-xh-xs" / "distillation.json").read_text())
+    distilled = record["training"]
     card = (work / "students" / "time-xh-xs" / "README.md").read_text(encoding="utf-8")
+    # the corpus's words, counted here from the files themselves (whitespace-separated, every line)
+    files = [data_root / f["path"] for f in record["corpus"]["files"]]
+    words = sum(len(f.read_text(encoding="utf-8").split()) for f in files)
+    assert f"file(s), {words:,} words;" in card
     assert f"- **Training**: {distilled['steps']} steps" in card
     assert f"best step {distilled['best_step']}, held-out loss" in card
     assert f"{distilled['heldout_loss_at_step_0']:.4f} at step 0" in card

@@ -24,7 +24,7 @@ from zoo.errors import DataError
 from zoo.fileio import atomic_dir, write_json_atomic
 from zoo.paths import cache_dir
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: meta.json records words per file
 _FEATURES = Features({"input_ids": Sequence(Value("int32")), "length": Value("int32"), "idx": Value("int32")})
 
 
@@ -128,14 +128,20 @@ def prepare_corpus(
         _build(root, files, tokenizer, settings)
     dd = load_from_disk(str(root / "data"))
     meta = json.loads((root / "meta.json").read_text(encoding="utf-8"))
-    meta["files"] = [{**f, "lines": n} for f, n in zip(file_info, meta["lines_per_file"], strict=True)]
+    meta["files"] = [
+        {**f, "lines": n, "words": w}
+        for f, n, w in zip(file_info, meta["lines_per_file"], meta["words_per_file"], strict=True)
+    ]
     meta["cache"] = str(root)
     return CorpusData(dd["train"], dd["heldout"], np.load(root / "used_ids.npy"), meta)
 
 
 def corpus_lines(files: list[Path], max_lines: int | None = None) -> list[str]:
     """The non-empty lines of the corpus files, or ``max_lines`` evenly spaced ones of them."""
-    lines = read_corpus(files)["text"]
+    return _evenly_spaced(read_corpus(files)["text"], max_lines)
+
+
+def _evenly_spaced(lines: list[str], max_lines: int | None) -> list[str]:
     if max_lines and len(lines) > max_lines:
         step = len(lines) / max_lines
         lines = [lines[int(i * step)] for i in range(max_lines)]
@@ -143,8 +149,10 @@ def corpus_lines(files: list[Path], max_lines: int | None = None) -> list[str]:
 
 
 def _build(root: Path, files: list[Path], tokenizer, settings: dict[str, Any]) -> None:
-    lines_per_file = [len(read_corpus([p])) for p in files]
-    lines = corpus_lines(files, settings["max_lines"])
+    per_file = [read_corpus([p])["text"] for p in files]  # each file read once
+    lines_per_file = [len(f) for f in per_file]
+    words_per_file = [sum(len(line.split()) for line in f) for f in per_file]  # whitespace-separated words
+    lines = _evenly_spaced([line for f in per_file for line in f], settings["max_lines"])
     rng = np.random.default_rng(settings["seed"])
     n_held = min(math.ceil(settings["heldout_fraction"] * len(lines)), settings["heldout_max"])
     if n_held < 1 or n_held >= len(lines):
@@ -167,6 +175,7 @@ def _build(root: Path, files: list[Path], tokenizer, settings: dict[str, Any]) -
                 **settings,
                 "lines": len(lines),
                 "lines_per_file": lines_per_file,
+                "words_per_file": words_per_file,
                 "train_lines": len(train_lines),
                 "heldout_lines": len(held_lines),
                 "train_sequences": len(train),
