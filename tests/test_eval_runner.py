@@ -7,6 +7,7 @@ checked for shape, not quality. Runs use the ``smoke`` preset.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -190,6 +191,23 @@ def test_ud_dispatch_is_lazy():
             task_function("ud")
     else:
         assert callable(task_function("ud"))
+
+
+def test_a_preset_changed_since_its_records_is_never_reused_silently(env, tiny_model):
+    spec = get_language("xh")
+    [model] = resolve_models(spec, [str(tiny_model)])
+    tasks, smoke = [spec.task("afrixnli")], get_budget("smoke")
+    [path] = evaluate(spec, [model], tasks, [0], smoke).written
+    before = path.read_bytes()
+    # the same preset name with another recipe (as when a new version changes a preset's fields)
+    changed = dataclasses.replace(smoke, max_epochs=2)
+    with pytest.raises(UsageError, match=r"1 record\(s\) of preset 'smoke' .*max_epochs 1 -> 2") as e:
+        evaluate(spec, [model], tasks, [0], changed)
+    assert "--force" in e.value.hint and path.read_bytes() == before
+    redone = evaluate(spec, [model], tasks, [0], changed, force=True)
+    assert redone.written == [path]
+    assert json.loads(path.read_text(encoding="utf-8"))["details"]["budget_fields"]["max_epochs"] == 2
+    assert evaluate(spec, [model], tasks, [0], changed).skipped == [path]
 
 
 def test_presets_never_share_a_record():
