@@ -68,8 +68,7 @@ def fixture_student_template(tmp_path_factory) -> Path:
     return build_fixture_student(tmp_path_factory.getbasetemp() / "fixture-student-xh")
 
 
-# The layout zoo.distill.run writes (time-zoo/distillation@1), with fixture values; "words" per corpus file is
-# one field the card shows that `zoo distill` does not write yet (real cards say "not recorded" there).
+# The layout zoo.distill.run writes (time-zoo/distillation@1), with fixture values.
 DISTILLATION = {
     "schema": "time-zoo/distillation@1",
     "teacher": {"id": TEACHER, "revision": TEACHER_REV, "layer": 12, "relation_heads": 12},

@@ -380,7 +380,8 @@ def distill(
                 "source": corpus_source,
                 "hub": [dataclasses.asdict(h) for h in spec.corpus_hub] if corpus_source == "hub" else [],
                 "files": [
-                    {"path": _rel(f["path"], root), **{k: f[k] for k in ("sha256", "lines", "words")}}
+                    {"path": _rel(f["path"], root), "sha256": f["sha256"], "lines": f["lines"],
+                     "words": f["words"]}
                     for f in corpus.meta["files"]
                 ],
                 **{

@@ -194,22 +194,27 @@ def evaluate(
     done: dict[int, tuple[Path, dict[str, Any], bool]] = {}  # plan index -> (record file, record, skipped)
     todo: list[tuple[int, str, tuple]] = []  # (plan index, label, _run_one arguments)
     fields = dataclasses.asdict(budget)
-    stale: list[tuple[Path, dict[str, Any]]] = []  # records of this preset name made with other fields
+    stale: list[tuple[Path, list[str]]] = []  # records of this preset name made with other fields
     for i, (model, task, seed) in enumerate(plan):
         ident = identities[id(model)]
         label = f"{model.id} · {task.name} · seed {seed}"
         key = ("eval", spec.code, model.id, ident.revision, task.name, task.version, seed)
-        existing = find_record(*key, budget=budget.name)
-        recorded = (existing or {}).get("details", {}).get("budget_fields")
-        if existing is not None and not force and recorded is not None and _changed_fields(recorded, fields):
-            stale.append((record_path(*key, budget=budget.name), recorded))
-        elif existing is not None and not force:
+        existing = None if force else find_record(*key, budget=budget.name)
+        if existing is None:
+            todo.append((i, label, (spec, model, ident, task, seed, budget, force)))
+        elif changed := _changed_fields(existing, fields):
+            stale.append((record_path(*key, budget=budget.name), changed))
+        else:
             done[i] = (record_path(*key, budget=budget.name), existing, True)
             listener.run_finished(label, existing, skipped=True)
-        else:
-            todo.append((i, label, (spec, model, ident, task, seed, budget, force)))
     if stale:
-        raise _stale_records_error(budget, stale)
+        first, changed = stale[0]
+        raise UsageError(
+            f"{len(stale)} record(s) of preset '{budget.name}' were made with other budget fields "
+            f"({', '.join(changed)}), e.g. {first}",
+            hint="recompute them with --force (the old records are replaced), or keep them and give the "
+            "changed recipe a new preset name",
+        )
     if jobs > 1 and len(todo) > 1:
         _run_parallel(todo, jobs, listener, done)
     else:
@@ -230,23 +235,12 @@ def evaluate(
     return summary
 
 
-def _changed_fields(recorded: dict[str, Any], fields: dict[str, Any]) -> list[str]:
-    """The budget fields a record was made with that differ from ``fields`` (a field the record lacks is one
-    added since, with its default: not a change)."""
+def _changed_fields(record: dict[str, Any], fields: dict[str, Any]) -> list[str]:
+    """The budget fields ``record`` was made with that differ from ``fields`` (none for a record that does not
+    list them; a field it lacks was added since, with its default: not a change)."""
+    recorded = (record.get("details") or {}).get("budget_fields") or {}
     changed = [f"{k} {recorded[k]!r} -> {v!r}" for k, v in fields.items() if recorded.get(k, v) != v]
     return changed + [f"{k} {recorded[k]!r} (no longer a field)" for k in sorted(set(recorded) - set(fields))]
-
-
-def _stale_records_error(budget: EvalBudget, stale: list[tuple[Path, dict[str, Any]]]) -> UsageError:
-    """Records under this preset's name whose recipe differs from the preset now: never reused silently."""
-    path, recorded = stale[0]
-    changed = ", ".join(_changed_fields(recorded, dataclasses.asdict(budget)))
-    return UsageError(
-        f"{len(stale)} record(s) of preset '{budget.name}' were made with other budget fields "
-        f"({changed}), e.g. {path}",
-        hint="recompute them with --force (the old records are replaced), or keep them and give the "
-        "changed recipe a new preset name",
-    )
 
 
 def _run_parallel(todo: list[tuple[int, str, tuple]], jobs: int, listener: EvalListener,

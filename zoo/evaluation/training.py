@@ -152,6 +152,7 @@ def fit_details(task, budget, fitted: FitResult, splits: dict[str, int]) -> dict
         "split_sizes": splits,
     }
 
+
 def should_stop(curve: dict[int, float], patience: int) -> bool:
     """Early stopping on the select-split curve (epoch -> score): ``patience`` epochs without a new best.
 
