@@ -128,13 +128,16 @@ def _kill_while_copying_the_weights(clean: Path, work: Path) -> bool:
     shutil.rmtree(work / "hub-cache")
     shutil.rmtree(work / "leaderboard")
     blobs = work / "hub-cache" / "models--time--time-xh" / "blobs"
-    weights = (work / "students" / "time-xh-xs" / "model.safetensors").stat().st_size
+    student = work / "students" / "time-xh-xs"
+    weights = (student / "model.safetensors").stat().st_size
+    others = max(p.stat().st_size for p in student.iterdir() if p.is_file() and p.name != "model.safetensors")
+    assert others < weights // 2
 
     def half_copied() -> bool:
-        # only the weights grow past 1 MiB; stop well before the end so the kill lands mid-copy
+        # a temp blob larger than every other file is the weights'; kill before half so it lands mid-copy
         try:
             return any(
-                e.name.endswith(".incomplete") and (1 << 20) <= e.stat().st_size <= weights // 2
+                e.name.endswith(".incomplete") and others < e.stat().st_size <= weights // 2
                 for e in os.scandir(blobs)
             )
         except FileNotFoundError:  # not created yet, or renamed between scandir and stat
