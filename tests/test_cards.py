@@ -100,7 +100,8 @@ def install_student(template: Path, dest: Path | None = None,
 
 
 def add_eval_records(
-    path: Path, tasks: list[str], seeds: int = 3, rng_seed: int = 0, size: str = "xs", budget: str = "quick"
+    path: Path, tasks: list[str], seeds: int = 3, rng_seed: int = 0, size: str = "xs",
+    budget: str = "standard",
 ) -> dict[tuple[str, str], dict[str, list[float]]]:
     """Save eval records for the student at ``path``, the teacher and the random baseline.
 
@@ -202,7 +203,8 @@ def test_card_front_matter_and_body_come_from_the_records(fixture_student_templa
     cells = [f"{statistics.mean(v):.1f} ± {T95_DF2 * statistics.stdev(v) / math.sqrt(3):.1f}"
              for v in vals.values()]
     retention = 100 * statistics.mean(vals["student"]) / statistics.mean(vals["teacher"])
-    assert f"| masakhaner | f1 (main) | {' | '.join(cells)} | {retention:.1f} % | 3 | quick |" in text
+    assert (f"| masakhaner | f1 (main) | {' | '.join(cells)} | {retention:.1f} % | 3 | "
+            "standard (standard protocol) | yes |") in text
     # provenance from distillation.json, speed and energy labels
     assert f"`{TEACHER}` (revision `{TEACHER_REV}`" in text
     assert "52,293 words" in text and "98,765 tokens seen" in text and "best step 30" in text
@@ -293,10 +295,30 @@ def test_card_and_leaderboard_show_the_same_preset(fixture_student_template):
     from zoo.leaderboard import build_leaderboard
 
     path = install_student(fixture_student_template)
-    add_eval_records(path, ["masakhaner", "afrixnli"], seeds=3, budget="default")
-    add_eval_records(path, ["masakhaner"], seeds=5, budget="other", rng_seed=1)  # more seeds, fewer tasks
+    add_eval_records(path, ["masakhaner", "afrixnli"], seeds=3, budget="quick")
+    add_eval_records(path, ["masakhaner"], seeds=5, budget="quick+patience=3", rng_seed=1)  # fewer tasks
     [lang] = [x for x in build_leaderboard()["languages"] if x["code"] == "xh"]
     shown = {t.task.name: t.budget for t in cards.collect_eval(cards.locate_student("xh", "xs"))}
-    assert lang["budget"] == "default"
-    assert shown == {name: ("default" if name in ("masakhaner", "afrixnli") else None)
+    assert lang["budget"] == "quick"
+    assert shown == {name: ("quick" if name in ("masakhaner", "afrixnli") else None)
                      for name in get_language("xh").tasks}
+    # a standard-protocol preset wins over a more complete learning-curve one, in both views
+    add_eval_records(path, ["afrixnli"], seeds=3, budget="standard", rng_seed=2)
+    [lang] = [x for x in build_leaderboard()["languages"] if x["code"] == "xh"]
+    shown = {t.task.name: t.budget for t in cards.collect_eval(cards.locate_student("xh", "xs"))}
+    assert lang["budget"] == shown["afrixnli"] == "standard" and lang["protocol"] == "standard"
+
+
+@pytest.mark.parametrize("preset", ["quick", "smoke", "cpu"])
+def test_learning_curve_and_smoke_scores_never_reach_model_index(fixture_student_template, preset):
+    """Only standard-protocol scores are dataset results; a card of quick/smoke (or the retired 300-example
+    'cpu') records shows them in its body, labelled, and keeps them out of the model-index metadata."""
+    from huggingface_hub import ModelCard
+
+    path = install_student(fixture_student_template)
+    add_eval_records(path, ["masakhaner"], seeds=3, budget=preset)
+    card = ModelCard.load(cards.write_card("xh", "xs"))
+    assert not card.data.eval_results
+    label = "smoke test" if preset == "smoke" else "learning-curve point"
+    row = next(line for line in card.text.splitlines() if line.startswith("| masakhaner | f1 (main) |"))
+    assert f"{preset} ({label}" in row

@@ -54,9 +54,10 @@ def test_fit_waits_for_a_flat_start_to_end(tmp_path):
         weights_at[len(weights_at) + 1] = m.classifier.weight.detach().clone()
         return next(select_scores)
 
-    budget = get_budget("cpu").override(max_epochs=8, patience=2, batch_size=4)
+    budget = get_budget("quick").override(max_epochs=8, patience=2, batch_size=4)
     result = fit(model, train, collate, budget, seed=0, out_dir=tmp_path, select_score=select_score)
     assert result.curve == {1: 0.0, 2: 0.0, 3: 0.0, 4: 0.4, 5: 0.3, 6: 0.2}
     assert (result.best_epoch, result.epochs_run, result.stopped_early) == (4, 6, True)
+    assert result.converged
     assert torch.equal(model.classifier.weight, weights_at[4])  # the best epoch's weights are back
     assert not torch.equal(weights_at[4], weights_at[6])

@@ -43,7 +43,8 @@ def test_mean_ci_and_retention(records):
     assert xs["mean"] == pytest.approx(62.0)
     assert xs["ci95"] == pytest.approx(4.303 * 2.0 / 3 ** 0.5)  # t(0.975, 2 df) * sd / sqrt(n)
     assert default["random-xh-xs"]["mean"] == pytest.approx(41.0)
-    assert rows[0]["retention"] == {"time-xh-xs": {"teacher": "teacher-x", "percent": pytest.approx(77.5)}}
+    assert rows[0]["retention"] == {"time-xh-xs": {"teacher": "teacher-x", "ratio": pytest.approx(0.775),
+                                                    "status": "ok"}}
     smoke = rows[1]["models"]
     assert len(smoke) == 1 and smoke[0]["values"] == [10.0] and smoke[0]["ci95"] is None
     assert rows[1]["retention"] == {}  # no teacher under the smoke preset
@@ -57,4 +58,21 @@ def test_preset_filter_and_rendering(records):
     console = Console(width=200, record=True)
     console.print(render_table(rows))
     text = console.export_text()
-    assert "62.0 ± 5.0" in text and "77.5%" in text and "random init" in text and "teacher" in text
+    assert "62.0 ± 5.0" in text and "77.5 %" in text and "random init" in text and "teacher" in text
+
+
+def test_retention_is_na_where_the_teacher_is_not_above_the_constant_baseline():
+    """AfriXNLI-like: the teacher (33.0, 34.0, 35.0: mean 34.0 ± 2.5) is not above a constant baseline of
+    33.3 by more than its interval, so the ratio 36/34 would only say that two guesses are close."""
+    recs = []
+    for seed, (s, t) in enumerate([(36.0, 33.0), (36.0, 34.0), (36.0, 35.0)]):
+        recs += [_rec("time-xh-xs", "student", "xs", s, seed, task="afrixnli"),
+                 _rec("teacher-x", "teacher", None, t, seed, task="afrixnli")]
+    recs.append(_rec("constant", "constant-baseline", None, 33.3, 0, task="afrixnli"))
+    row = summarize(recs, get_language("xh"))[0]
+    assert row["retention"]["time-xh-xs"] == {"teacher": "teacher-x", "ratio": None,
+                                              "status": "teacher at chance"}
+    # a teacher clearly above the floor gets its ratio
+    recs[-1] = _rec("constant", "constant-baseline", None, 20.0, 0, task="afrixnli")
+    ret = summarize(recs, get_language("xh"))[0]["retention"]["time-xh-xs"]
+    assert ret["ratio"] == pytest.approx(36 / 34)

@@ -18,7 +18,7 @@ import pytest
 
 from zoo.cli import main
 from zoo.errors import UsageError, ZooError
-from zoo.evaluation.budget import PRESETS, get_budget
+from zoo.evaluation.budget import DEFAULT_PRESET, PRESETS, get_budget
 from zoo.evaluation.runner import (
     EvalListener,
     evaluate,
@@ -86,13 +86,16 @@ def test_eval_cli_end_to_end_resume_and_force(env, tiny_model, capsys):
         assert r["schema"] == SCHEMA and r["seed"] == 0 and r["variant"] is None
         assert r["task"] == {"name": task.name, "family": task.family, "version": task.version,
                              "budget": "smoke", "split": task.splits["score"],
-                             "main_metric": task.main_metric}
+                             "main_metric": task.main_metric, "protocol": "smoke"}
         assert r["model"]["id"] == "tiny-random-bert" and r["model"]["role"] == "model"
         assert r["model"]["params"]["total"] > r["model"]["params"]["encoder"] > 0
         assert set(r["scores"]) == set(task.metrics) and all(0 <= v <= 100 for v in r["scores"].values())
         d = r["details"]
         assert d["best_epoch"] == 1 and d["epochs_run"] == 1 and set(d["curve"]) == {"1"}
         assert d["budget"] == d["budget_fields"]["name"] == "smoke" and d["split_sizes"]["score"] == 64
+        assert set(d["time_s"]) == {"load", "tokenise", "train", "select", "score"}
+        assert d["converged"] is False  # one epoch, best at the last one: still rising at the cap
+        assert d["numerics"]["mode"] == "auto" and "fp32_step_s" in d["numerics"]
         lines = [ln for ln in Path(d["predictions"]).read_text(encoding="utf-8").splitlines()
                  if ln and not ln.startswith("#")]
         if task.family == "ner":
@@ -138,7 +141,7 @@ class _Interrupt(EvalListener):
     def run_started(self, label):
         self.current = label
 
-    def epoch(self, epoch, score):
+    def epoch(self, epoch, score, elapsed_s):
         if self.when in self.current:
             raise KeyboardInterrupt
 
@@ -226,9 +229,15 @@ def test_presets_never_share_a_record():
 
 
 def test_presets_and_overrides():
-    assert set(PRESETS) == {"smoke", "cpu", "full"}
-    with pytest.raises(UsageError, match="unknown eval preset 'default'"):
-        get_budget("default")  # the old recipe's name: its records are never mixed with "cpu"
+    assert set(PRESETS) == {"standard", "quick", "smoke", "full"}
+    assert DEFAULT_PRESET == "standard"
+    with pytest.raises(UsageError, match="unknown eval preset 'cpu'.*renamed 'quick'"):
+        get_budget("cpu")  # the old recipe's name: its records are never mixed with "quick"
+    assert [PRESETS[n].protocol for n in ("standard", "quick", "smoke", "full")] == [
+        "standard", "learning-curve", "smoke", "standard"]
+    assert parse_overrides(get_budget("standard"), ["max_train_examples=300"]).protocol == "learning-curve"
+    grid = parse_overrides(get_budget("standard"), ["learning_rates=5e-5,2e-4"])
+    assert grid.search_grid == (5e-5, 2e-4)
     changes = ["max_epochs=3", "learning_rate=1e-4", "max_train_examples=none"]
     b = parse_overrides(get_budget("smoke"), changes)
     assert (b.max_epochs, b.learning_rate, b.max_train_examples) == (3, 1e-4, None)

@@ -24,7 +24,16 @@ from zoo.fileio import write_text_atomic
 from zoo.models import student_dir, student_id
 from zoo.paths import REPO_ROOT
 from zoo.registry import SIZES, LanguageSpec, TaskSpec, get_language
-from zoo.results import choose_budget, dir_revision, load_records, mean_ci95
+from zoo.results import (
+    PROTOCOL_LABELS,
+    choose_budget,
+    dir_revision,
+    load_records,
+    mean_ci95,
+    record_protocol,
+    retention,
+    retention_text,
+)
 
 TEMPLATE = REPO_ROOT / "model_cards" / "model_card.md.j2"
 NOT_EVALUATED = "not evaluated"
@@ -268,10 +277,19 @@ class TaskResult:
     seeds: list[Any]
     records: list[dict[str, Any]]
     teacher_revision: str | None = None
+    protocol: str | None = None  # of the preset (zoo.results.record_protocol)
+    floor: dict[str, float] = field(default_factory=dict)  # metric -> the constant baseline's score
+    unconverged_seeds: int = 0
 
     @property
     def evaluated(self) -> bool:
         return bool(self.student)
+
+    def retention(self, metric: str) -> dict[str, Any]:
+        """Student / teacher on ``metric`` (:func:`zoo.results.retention`, as ``zoo results`` and the
+        leaderboard compute it)."""
+        s = self.student.get(metric)
+        return retention(s["mean"] if s else None, self.teacher.get(metric), self.floor.get(metric))
 
 
 def _teacher_identity(student: Student) -> tuple[str, str | None]:
@@ -324,6 +342,8 @@ def collect_eval(student: Student, records: list[dict[str, Any]] | None = None) 
                 if r["model"].get("role") == "random-baseline" and r["model"].get("id") in random_ids
             ]
         )
+        constants = [r for r in same if r["model"].get("role") == "constant-baseline"]
+        floor = {m: v["mean"] for m, v in _stats(_latest_per_seed(constants), task.metrics).items()}
         out.append(
             TaskResult(
                 task,
@@ -334,6 +354,9 @@ def collect_eval(student: Student, records: list[dict[str, Any]] | None = None) 
                 [r.get("seed") for r in own],
                 own + teachers + randoms,
                 t_rev,
+                record_protocol(own[0]),
+                floor,
+                sum((r.get("details") or {}).get("converged") is False for r in own),
             )
         )
     return out
@@ -491,7 +514,7 @@ def _card_data(student: Student, tasks: list[TaskResult], licence: LicenceChoice
 
     results = []
     for t in tasks:
-        if not t.evaluated:
+        if not t.evaluated or t.protocol != "standard":  # learning-curve points are not dataset results
             continue
         task_type, task_name = FAMILY_TASKS.get(t.task.family, ("feature-extraction", t.task.family))
         hub = t.task.hub
@@ -585,7 +608,7 @@ def _eval_context(tasks: list[TaskResult]) -> dict[str, Any]:
         metrics = (t.task.main_metric, *[m for m in t.task.metrics if m != t.task.main_metric])
         for metric in metrics if t.evaluated else (t.task.main_metric,):
             s, te, ra = t.student.get(metric), t.teacher.get(metric), t.random.get(metric)
-            retention = f"{100 * s['mean'] / te['mean']:.1f} %" if s and te and te["mean"] else "–"
+            retention = retention_text(t.retention(metric)) if t.evaluated else "–"
             rows.append(
                 {
                     "task": t.task.name,
@@ -596,6 +619,9 @@ def _eval_context(tasks: list[TaskResult]) -> dict[str, Any]:
                     "retention": retention,
                     "seeds": str(len(t.seeds)) if t.evaluated else "–",
                     "budget": t.budget or "–",
+                    "protocol": PROTOCOL_LABELS.get(t.protocol or "", "–") if t.evaluated else "–",
+                    "converged": "no: still rising at max_epochs in "
+                    f"{t.unconverged_seeds} seed(s)" if t.unconverged_seeds else "yes",
                 }
             )
         split = ", ".join(f"{k}: {v}" for k, v in t.task.splits.items())

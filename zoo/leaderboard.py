@@ -18,8 +18,11 @@ Choices (applied per language, so that no mean mixes results that are not compar
 - Mean score: the mean of the task main-metric means, only for rows that have every task scored in the
   language (under the chosen preset); otherwise null. Mean retention: the mean of per-task retentions,
   only for rows that have every task the reference teacher has; otherwise null.
-- Retention of a task: row mean / teacher mean (same language, preset and task version). The reference
-  teacher is the language's teacher row with the most tasks scored (then most seeds, then id).
+- Retention of a task: :func:`zoo.results.retention` (row mean / teacher mean, same language, preset and
+  task version; null with status "teacher at chance" where the teacher is not above the constant baseline
+  by more than its interval; such tasks are left out of the mean retention). The reference teacher is
+  the language's teacher row with the most tasks scored (then most seeds, then id).
+- Eval preset choice prefers a standard-protocol preset (whole splits) to a learning-curve one to smoke.
 - Speed: each language has one reference setting (sequence length, device, hardware, threads): the one
   benchmarked for the most models. A row's ``speed.best`` is its fastest *checked* runtime in that
   setting; every runtime of every setting is listed in ``speed.runtimes``. A runtime is checked when it is
@@ -35,7 +38,7 @@ The JSON Schema is ``zoo/leaderboard_schema.json`` (copied next to every ``leade
     {"schema": "time-zoo/leaderboard@1", "generated": ISO-8601 UTC,
      "generator": {"package": "time-zoo", "version", "git_commit"},
      "card_url_template": "https://huggingface.co/time/{model_id}", "n_records": int,
-     "languages": [{"code", "name", "budget", "budgets": {preset: n eval records},
+     "languages": [{"code", "name", "budget", "protocol", "budgets": {preset: n eval records},
                     "tasks": [{"name", "family", "version", "main_metric"}],
                     "retention_reference": teacher model id | null,
                     "speed_setting": {"seq_len", "device", "hardware", "threads"} | null,
@@ -45,7 +48,8 @@ The JSON Schema is ``zoo/leaderboard_schema.json`` (copied next to every ``leade
                "params": {"total", "embedding", "encoder"} | null, "card_url": str | null, "budget",
                "tasks": {task name: {"family", "version", "main_metric", "mean", "ci95", "n", "seeds",
                                      "values", "metrics": {metric: {"mean", "ci95", "n"}},
-                                     "retention": float | null}},
+                                     "retention": float | null, "retention_status", "protocol",
+                                     "unconverged_seeds"}},
                "tasks_scored": int, "mean_score": float | null, "mean_retention": float | null,
                "speed": {"best": runtime | null, "runtimes": [runtime, ...]},
                "provenance": {"package_version", "git_commits", "date", "first_date", "libraries",
@@ -220,7 +224,9 @@ def _task_entry(recs: list[dict[str, Any]]) -> dict[str, Any]:
         "mean": summary["mean"], "ci95": summary["ci95"], "n": summary["n"],
         "seeds": [r.get("seed") for r in recs], "values": summary["values"],
         "metrics": {k: _summary(v) for k, v in sorted(others.items())},
-        "retention": None,
+        "retention": None, "retention_status": "no teacher",
+        "protocol": results.record_protocol(recs[-1]),
+        "unconverged_seeds": sum((r.get("details") or {}).get("converged") is False for r in recs),
     }
 
 
@@ -330,6 +336,10 @@ def _add_means(rows: list[dict[str, Any]], task_names: list[str]) -> dict[str, A
     teachers = [r for r in rows if r["role"] == "teacher" and r["tasks"]]
     ref = min(teachers, default=None,
               key=lambda r: (-len(r["tasks"]), -sum(t["n"] for t in r["tasks"].values()), r["model_id"]))
+    floors = {}  # task -> the constant baseline's mean (retention is n/a where the teacher is not above it)
+    for row in rows:
+        if row["role"] == "constant-baseline":
+            floors.update({name: t["mean"] for name, t in row["tasks"].items()})
     for row in rows:
         tasks = row["tasks"]
         if task_names and set(tasks) == set(task_names):
@@ -337,12 +347,13 @@ def _add_means(rows: list[dict[str, Any]], task_names: list[str]) -> dict[str, A
         if ref is None or row is ref:
             continue
         for name, t in tasks.items():
-            teacher_mean = ref["tasks"].get(name, {}).get("mean")
-            if teacher_mean:
-                t["retention"] = t["mean"] / teacher_mean
+            ret = results.retention(t["mean"], ref["tasks"].get(name), floors.get(name))
+            t["retention"], t["retention_status"] = ret["ratio"], ret["status"]
         if set(ref["tasks"]) <= set(tasks):
-            retentions = [tasks[n].get("retention") for n in ref["tasks"]]  # None where the teacher scored 0
-            if all(r is not None for r in retentions):
+            # tasks where the teacher is at chance are left out of the mean; others must all be defined
+            defined = [n for n in ref["tasks"] if tasks[n]["retention_status"] != "teacher at chance"]
+            retentions = [tasks[n]["retention"] for n in defined]
+            if defined and all(r is not None for r in retentions):
                 row["mean_retention"] = _mean(retentions)
     return ref
 
@@ -375,6 +386,7 @@ def _language(lang: str, recs: list[dict[str, Any]], card_url: str, forced_budge
         setting = dict(zip(("seq_len", "device", "hardware", "threads"), ref_setting, strict=True))
     info = {
         "code": lang, "name": _language_name(lang), "budget": budget,
+        "protocol": results.record_protocol(scored[-1]) if scored else None,
         "budgets": {str(b): n for b, n in sorted(budgets.items(), key=lambda kv: str(kv[0]))},
         "tasks": [task_meta[n] for n in task_names],
         "retention_reference": ref["model_id"] if ref else None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import sys
 import threading
 import time
 import traceback
@@ -45,7 +46,7 @@ RUN_PRESETS = {
     # the whole chain in a few minutes; numbers from it only show that the chain works
     "smoke": RunPreset("smoke", distill="smoke", eval_budget="smoke", seeds=1, bench_quick=True),
     # the offline default: a usable student on 2 CPU cores
-    "cpu": RunPreset("cpu", distill="cpu", eval_budget="cpu", seeds=3, bench_quick=False),
+    "cpu": RunPreset("cpu", distill="cpu", eval_budget="standard", seeds=3, bench_quick=False),
     # TiME's GPU recipe
     "time-gpu": RunPreset("time-gpu", distill="time-gpu", eval_budget="full", seeds=3, bench_quick=False),
 }
@@ -115,7 +116,7 @@ def step_distill(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, A
 
 def step_eval(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]]:
     from zoo.evaluation.budget import get_budget
-    from zoo.evaluation.runner import evaluate
+    from zoo.evaluation.runner import PlainListener, evaluate
     from zoo.models import default_models
 
     models = default_models(spec, sizes=_sizes(spec, opts))
@@ -127,6 +128,7 @@ def step_eval(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]
         range(opts.run_preset.seeds),
         get_budget(opts.run_preset.eval_budget),
         jobs=opts.jobs or opts.run_preset.eval_jobs,
+        listener=PlainListener(lambda m: print(f"[{spec.code}] eval: {m}", file=sys.stderr, flush=True)),
     )
     status = "done" if summary.written else "skipped"
     return status, {"written": len(summary.written), "skipped": len(summary.skipped)}

@@ -20,7 +20,8 @@ def eval_cmd(
     seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds 0..N-1, one record each."),
     preset: str = typer.Option(
         None, "--preset",
-        help="Fine-tuning budget: cpu (the default; 2 cores), full (whole train splits; GPUs) or smoke.",
+        help="Fine-tuning recipe: standard (the default: whole splits, comparable with papers), quick "
+        "(300 training examples: a learning-curve point), full (standard, longer; GPUs) or smoke.",
     ),
     set_: list[str] = typer.Option(None, "--set", help="Change a budget field, e.g. --set max_epochs=30."),
     force: bool = typer.Option(False, "--force", help="Recompute runs whose records exist."),
@@ -34,7 +35,15 @@ def eval_cmd(
 
     from zoo.evaluation.budget import DEFAULT_PRESET, get_budget
     from zoo.evaluation.report import load_summary, render_table
-    from zoo.evaluation.runner import EvalListener, evaluate, parse_overrides, parse_tasks, resolve_models
+    from zoo.evaluation.runner import (
+        EvalListener,
+        PlainListener,
+        evaluate,
+        parse_overrides,
+        parse_tasks,
+        resolve_models,
+        run_line,
+    )
     from zoo.registry import get_language
 
     spec = get_language(lang)
@@ -43,36 +52,37 @@ def eval_cmd(
     models = resolve_models(spec, model)
     console = Console(stderr=True)
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as progress:
-        bar = progress.add_task("eval", total=0)
+    if budget.protocol != "standard":
+        console.print(f"preset {budget.name}: {budget.protocol} protocol; its scores do not compare with "
+                      "published results (the standard preset's do)")
+    if not console.is_terminal:  # nohup, CI, a cluster log: one plain line per epoch and per run
+        summary = evaluate(spec, models, task_list, range(seeds), budget, force=force,
+                           listener=PlainListener(lambda m: console.print(m, highlight=False)), jobs=jobs)
+    else:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console) as progress:
+            bar = progress.add_task("eval", total=0)
 
-        class Listener(EvalListener):
-            label = ""
+            class Listener(EvalListener):
+                label = ""
 
-            def start(self, total: int) -> None:
-                progress.update(bar, total=total)
+                def start(self, total: int) -> None:
+                    progress.update(bar, total=total)
 
-            def run_started(self, label: str) -> None:
-                self.label = label
-                progress.update(bar, description=label)
+                def run_started(self, label: str) -> None:
+                    self.label = label
+                    progress.update(bar, description=label)
 
-            def epoch(self, epoch: int, score: float) -> None:
-                progress.update(bar, description=f"{self.label} · epoch {epoch}: {score:.1f}")
+                def epoch(self, epoch: int, score: float, elapsed_s: float) -> None:
+                    progress.update(bar, description=f"{self.label} · epoch {epoch}: {score:.1f}")
 
-            def run_finished(self, label: str, record, skipped: bool) -> None:
-                if record is not None and not skipped:
-                    t = record["task"]
-                    d = record["details"]
-                    progress.console.print(
-                        f"{label}: {t['main_metric']} {record['scores'][t['main_metric']]:.2f} "
-                        f"(best epoch {d.get('best_epoch')} of {d.get('epochs_run')}, "
-                        f"{record['wall_time_s']:.0f} s)"
-                    )
-                progress.advance(bar)
+                def run_finished(self, label: str, record, skipped: bool) -> None:
+                    if record is not None and not skipped:
+                        progress.console.print(run_line(label, record))
+                    progress.advance(bar)
 
-        summary = evaluate(spec, models, task_list, range(seeds), budget, force=force, listener=Listener(),
-                           jobs=jobs)
+            summary = evaluate(spec, models, task_list, range(seeds), budget, force=force,
+                               listener=Listener(), jobs=jobs)
     console.print(f"{len(summary.written)} runs done, {len(summary.skipped)} skipped (already in the store)")
     names = {t.name for t in task_list}
     rows = [r for r in load_summary(spec.code, spec, budget.name) if r["task"] in names]

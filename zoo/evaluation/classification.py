@@ -8,18 +8,20 @@ Pairs are encoded as ``premise [SEP] hypothesis``; news as ``headline. text``. B
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from zoo.errors import DataError
 from zoo.evaluation import metrics
 from zoo.evaluation.budget import EvalBudget
 from zoo.evaluation.training import (
+    choose_numerics,
     fit,
     fit_details,
     load_head_model,
     load_task_splits,
     load_tokenizer,
-    predict_batches,
+    predict_rows,
 )
 from zoo.evaluation.types import TaskRun
 from zoo.fileio import write_text_atomic
@@ -57,13 +59,9 @@ def encode_texts(tokenizer, dataset, max_length: int, labels: list[int] | None =
     return Dataset.from_dict(columns)
 
 
-def predict_labels(model, encoded, collator, batch_size: int) -> list[int]:
+def predict_labels(model, encoded, collator, batch_size: int, bf16: bool = False) -> list[int]:
     """Predicted label index of every row, in order."""
-    out: list[int] = []
-    for start, logits in predict_batches(model, encoded, collator, batch_size):
-        if start != len(out):
-            raise AssertionError(f"prediction misaligned: batch starts at row {start}, expected {len(out)}")
-        out.extend(int(x) for x in logits.argmax(-1))
+    out = [int(logits.argmax(-1)) for logits in predict_rows(model, encoded, collator, batch_size, bf16)]
     if len(out) != len(encoded):
         raise AssertionError(f"prediction misaligned: {len(encoded)} rows but {len(out)} predictions")
     return out
@@ -75,35 +73,44 @@ def run_classification_task(
     """Fine-tune a sequence(-pair) classification head on ``task`` and score it (accuracy, macro-F1)."""
     from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
 
+    clock = time.perf_counter()
     splits = load_task_splits(task, budget)
     train, select, score, labels = splits.train, splits.select, splits.score, splits.labels
     y_train, y_select, y_score = (label_ids(task, d, labels) for d in (train, select, score))
 
     tokenizer = load_tokenizer(model)
     collator = DataCollatorWithPadding(tokenizer)
+    phases = {"load": time.perf_counter() - clock}
+    clock = time.perf_counter()
     enc_train = encode_texts(tokenizer, train, budget.max_length, y_train)
     enc_select = encode_texts(tokenizer, select, budget.max_length)
     enc_score = encode_texts(tokenizer, score, budget.max_length)
-    eval_bs = budget.batch_size * 2
+    eval_bs = budget.eval_batch_size
+    phases["tokenise"] = time.perf_counter() - clock
 
+    clock = time.perf_counter()
     net = load_head_model(model, AutoModelForSequenceClassification, labels, seed)
+    phases["load"] += time.perf_counter() - clock
+    numerics = choose_numerics(net, enc_train, collator, budget)
+    bf16 = numerics["bf16"]
 
     def select_score(m) -> float:
-        return metrics.classification_scores(y_select, predict_labels(m, enc_select, collator, eval_bs))[
-            task.main_metric
-        ]
+        pred = predict_labels(m, enc_select, collator, eval_bs, bf16)
+        return metrics.classification_scores(y_select, pred)[task.main_metric]
 
-    fitted = fit(net, enc_train, collator, budget, seed, out_dir, select_score)
-    pred = predict_labels(net, enc_score, collator, eval_bs)
+    fitted = fit(net, enc_train, collator, budget, seed, out_dir, select_score, numerics)
+    clock = time.perf_counter()
+    pred = predict_labels(net, enc_score, collator, eval_bs, bf16)
     all_scores = metrics.classification_scores(y_score, pred)
     scores = {m: all_scores[m] for m in task.metrics}
+    phases["score"] = time.perf_counter() - clock
 
     path = out_dir / "predictions.tsv"
     rows = [f"{i}\t{labels[g]}\t{labels[p]}" for i, (g, p) in enumerate(zip(y_score, pred, strict=True))]
     write_text_atomic(path, "# row\tgold\tpredicted\n" + "\n".join(rows) + "\n")
     truncated = sum(len(ids) >= budget.max_length for ids in enc_score["input_ids"])
     details = {
-        **fit_details(task, budget, fitted, splits.sizes()),
+        **fit_details(task, budget, fitted, splits.sizes(), phases),
         "score_truncated": truncated,
         "labels": labels,
     }

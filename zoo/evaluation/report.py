@@ -1,10 +1,13 @@
 """The results table of a language: tasks × models, main metric mean ± 95% CI over seeds, and retention.
 
 Every number comes from the results store. Records are grouped by (task, task version, preset): scores of
-different presets are never averaged together. Within a group, a model's newest revision is shown (older
-revisions of a re-distilled student stay in the store). Retention = student mean / teacher mean on the
-same task and preset, in percent; the teacher is the one the student was distilled from (its
-``distillation.json``) when that teacher has results, otherwise the only teacher in the group.
+different presets are never averaged together, and every row names its preset's protocol (standard, or a
+learning-curve point). Within a group, a model's newest revision is shown (older revisions of a
+re-distilled student stay in the store). Retention (:func:`zoo.results.retention`, the one definition the
+cards and the leaderboard use too) = student mean / teacher mean on the same task and preset, "n/a" when
+the teacher is not above the task's constant baseline; the teacher is the one the student was distilled
+from (its ``distillation.json``) when that teacher has results, otherwise the only teacher in the group.
+A seed is "not converged" when it reached max_epochs with its select score still rising.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.registry import SIZES, LanguageSpec
-from zoo.results import load_records, mean_ci95
+from zoo.results import PROTOCOL_LABELS, load_records, mean_ci95, record_protocol, retention, retention_text
 
 ROLE_ORDER = {"student": 0, "random-baseline": 1, "model": 2, "shape-baseline": 3, "teacher": 4}
 ROLE_LABELS = {"random-baseline": "random init", "teacher": "teacher", "model": "", "student": "",
@@ -74,14 +77,14 @@ def summarize(records: list[dict[str, Any]], spec: LanguageSpec | None = None, b
             values = [float(r["scores"][metric]) for r in recs if metric in r["scores"]]
             stats = mean_ci95(values)
             m = recs[0]["model"]
-            # seeds whose training hit max_epochs instead of early stopping: maybe not converged
-            unconverged = sum((r.get("details") or {}).get("stopped_early") is False for r in recs)
+            unconverged = sum(not _converged(r) for r in recs)
             models.append({"id": model_id, "role": m.get("role", "model"), "size": m.get("size"),
                            "revision": newest, "path": m.get("path"), "metric": metric,
                            "seeds": [r.get("seed") for r in recs], "unconverged_seeds": unconverged, **stats})
         models.sort(key=_model_order)
         teachers = {m["id"]: m for m in models if m["role"] == "teacher"}
-        retention = {}
+        floor = next((m["mean"] for m in models if m["role"] == "constant-baseline"), None)
+        ratios = {}
         for m in models:
             if m["role"] != "student" or not teachers or m["mean"] is None:
                 continue
@@ -89,14 +92,24 @@ def summarize(records: list[dict[str, Any]], spec: LanguageSpec | None = None, b
             teacher = teachers.get(source) if source else None
             if teacher is None and len(teachers) == 1:
                 teacher = next(iter(teachers.values()))
-            if teacher and teacher["mean"]:
-                percent = 100.0 * m["mean"] / teacher["mean"]
-                retention[m["id"]] = {"teacher": teacher["id"], "percent": percent}
+            if teacher:
+                ratios[m["id"]] = {"teacher": teacher["id"], **retention(m["mean"], teacher, floor)}
         for m in models:
             m.pop("path", None)
-        rows.append({"task": name, "version": version, "budget": preset, "metric": models[0]["metric"],
-                     "models": models, "retention": retention})
+        protocol = record_protocol(next(iter(by_model.values()))[0])
+        rows.append({"task": name, "version": version, "budget": preset, "protocol": protocol,
+                     "metric": models[0]["metric"], "models": models, "retention": ratios})
     return rows
+
+
+def _converged(record: dict[str, Any]) -> bool:
+    """False for a seed that reached max_epochs with its select score still rising."""
+    d = record.get("details") or {}
+    if "converged" in d:
+        return bool(d["converged"])
+    if d.get("stopped_early") is not False:  # records of families without early stopping
+        return True
+    return (d.get("best_epoch") or 0) < (d.get("epochs_run") or 0)
 
 
 def load_summary(lang: str, spec: LanguageSpec | None = None, budget: str | None = None,
@@ -130,19 +143,22 @@ def render_table(rows: list[dict[str, Any]], title: str = "Results"):
             columns.setdefault(m["id"], m)
     ordered = sorted(columns.values(), key=_model_order)
     students = [m["id"] for m in ordered if m["role"] == "student"]
-    table = Table(title=title, caption="mean ± 95% CI over seeds (Student t); retention = student / teacher; "
-                  "† some seed reached max_epochs without early stopping (maybe not converged)")
+    table = Table(title=title, caption="mean ± 95% CI over seeds (Student t); retention = student / teacher, "
+                  "n/a where the teacher is not above the constant baseline; † some seed not converged "
+                  "(its select score still rising at max_epochs)")
     table.add_column("task (metric)")
-    table.add_column("preset")
+    table.add_column("preset (protocol)")
     for m in ordered:
         table.add_column(column_label(m), justify="right")
     for sid in students:
         table.add_column(f"retention\n{sid}", justify="right")
     for row in rows:
         by_id = {m["id"]: m for m in row["models"]}
-        cells = [f"{row['task']} ({row['metric']})", row["budget"]]
+        protocol = row.get("protocol", "standard")
+        label = PROTOCOL_LABELS.get(protocol, protocol)
+        cells = [f"{row['task']} ({row['metric']})", f"{row['budget']} ({label})"]
         cells += [_cell(by_id[m["id"]]) if m["id"] in by_id else "-" for m in ordered]
         ret = row["retention"]
-        cells += [f"{ret[s]['percent']:.1f}%" if s in ret else "-" for s in students]
+        cells += [retention_text(ret[s]) if s in ret else "-" for s in students]
         table.add_row(*cells)
     return table

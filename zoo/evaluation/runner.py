@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import json
 import os
 import re
 import shutil
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import ConfigError, UsageError, ZooError
+from zoo.evaluation import lr_search
 from zoo.evaluation.budget import EvalBudget
 from zoo.evaluation.types import TaskFunction, TaskRun
 from zoo.models import (
@@ -89,7 +91,7 @@ def run_task(model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, out
 def record_task(task: TaskSpec, budget: EvalBudget) -> dict[str, Any]:
     """The ``task`` part of a record: name, family, version, scored split, main metric, preset."""
     return {"name": task.name, "family": task.family, "version": task.version, "split": task.splits["score"],
-            "main_metric": task.main_metric, "budget": budget.name}
+            "main_metric": task.main_metric, "budget": budget.name, "protocol": budget.protocol}
 
 
 def resolve_models(spec: LanguageSpec, args: Iterable[str] | None) -> list[ModelRef]:
@@ -131,9 +133,47 @@ class EvalListener:
 
     def run_started(self, label: str) -> None: ...
 
-    def epoch(self, epoch: int, score: float) -> None: ...
+    def epoch(self, epoch: int, score: float, elapsed_s: float) -> None: ...
 
     def run_finished(self, label: str, record: dict[str, Any] | None, skipped: bool) -> None: ...
+
+
+def run_line(label: str, record: dict[str, Any]) -> str:
+    """One line for a finished run: every score (main metric first), chosen epoch, time, convergence."""
+    t, d = record["task"], record.get("details") or {}
+    main = t["main_metric"]
+    scores = [f"{main} {record['scores'][main]:.2f}"]
+    scores += [f"{k} {v:.2f}" for k, v in record["scores"].items() if k != main]
+    epoch = f"best epoch {d['best_epoch']} of {d['epochs_run']}" if d.get("epochs_run") else None
+    lr = f"lr {d['learning_rate']:g}" if d.get("learning_rate") else None
+    flag = "NOT CONVERGED (still rising at max_epochs)" if d.get("converged") is False else None
+    wall = record.get("wall_time_s")
+    extra = [x for x in (epoch, lr, f"{wall:.0f} s" if wall is not None else None, flag) if x]
+    return f"{label}: {', '.join(scores)}" + (f" ({', '.join(extra)})" if extra else "")
+
+
+class PlainListener(EvalListener):
+    """Progress as plain log lines (for logs that are not a terminal: nohup, CI, a cluster job)."""
+
+    def __init__(self, echo):
+        self.echo, self.label, self.total, self.n = echo, "", 0, 0
+
+    def start(self, total: int) -> None:
+        self.total = total
+
+    def run_started(self, label: str) -> None:
+        self.label = label
+        self.echo(f"[{time.strftime('%H:%M:%S')}] start {label} ({self.n + 1}/{self.total})")
+
+    def epoch(self, epoch: int, score: float, elapsed_s: float) -> None:
+        self.echo(f"[{time.strftime('%H:%M:%S')}] {self.label} · epoch {epoch}: select {score:.2f} "
+                  f"({elapsed_s:.0f} s)")
+
+    def run_finished(self, label: str, record: dict[str, Any] | None, skipped: bool) -> None:
+        self.n += 1
+        if record is not None:
+            prefix = "skipped (in the store)" if skipped else "done"
+            self.echo(f"[{time.strftime('%H:%M:%S')}] {prefix} {run_line(label, record)}")
 
 
 @dataclass
@@ -216,7 +256,10 @@ def evaluate(
             "changed recipe a new preset name",
         )
     if jobs > 1 and len(todo) > 1:
-        _run_parallel(todo, jobs, listener, done)
+        # seed 0 runs any learning-rate search, which the other seeds of its (model, task) wait for
+        first = [t for t in todo if t[2][4] == 0] if len(budget.search_grid) > 1 else todo
+        _run_parallel(first, jobs, listener, done)
+        _run_parallel([t for t in todo if t not in first], jobs, listener, done)
     else:
         token = EPOCH_LISTENER.set(listener.epoch)
         try:
@@ -239,6 +282,7 @@ def _changed_fields(record: dict[str, Any], fields: dict[str, Any]) -> list[str]
     """The budget fields ``record`` was made with that differ from ``fields`` (none for a record that does not
     list them; a field it lacks was added since, with its default: not a change)."""
     recorded = (record.get("details") or {}).get("budget_fields") or {}
+    fields = json.loads(json.dumps(fields))  # tuples as lists, as the record stores them
     changed = [f"{k} {recorded[k]!r} -> {v!r}" for k, v in fields.items() if recorded.get(k, v) != v]
     return changed + [f"{k} {recorded[k]!r} (no longer a field)" for k in sorted(set(recorded) - set(fields))]
 
@@ -246,6 +290,8 @@ def _changed_fields(record: dict[str, Any], fields: dict[str, Any]) -> list[str]
 def _run_parallel(todo: list[tuple[int, str, tuple]], jobs: int, listener: EvalListener,
                   done: dict[int, tuple[Path, dict[str, Any], bool]]) -> None:
     """Run ``todo`` in ``jobs`` worker processes; the first failure cancels what has not started."""
+    if not todo:
+        return
     import multiprocessing
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
@@ -279,28 +325,77 @@ def _run_one(
     budget: EvalBudget, force: bool,
 ) -> tuple[Path, dict[str, Any]]:
     info = ident.info()
+    target = record_path("eval", spec.code, model.id, ident.revision, task.name, task.version, seed,
+                         budget=budget.name)
     scratch_root = work_dir() / "runs" / "eval" / slug(spec.code) / slug(model.id)
     scratch_root.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f"{slug(task.name)}-seed{seed}-", dir=scratch_root))
+    grid = budget.search_grid
+
+    def train(rate: float, run_seed: int) -> TaskRun:
+        scratch = Path(tempfile.mkdtemp(prefix=f"{slug(task.name)}-seed{run_seed}-", dir=scratch_root))
+        t0 = time.perf_counter()
+        try:
+            run = run_task(model, task, run_seed, dataclasses.replace(budget, learning_rate=rate), scratch)
+            run.details["run_wall_s"] = round(time.perf_counter() - t0, 2)
+            # the files leave the scratch dir before it is removed
+            kept = {"predictions": run.predictions, "gold": run.gold}
+            for key, path in kept.items():
+                if path is not None and Path(path).is_file():
+                    parked = scratch_root / f"{scratch.name}.{key}{Path(path).suffix}"
+                    os.replace(path, parked)
+                    kept[key] = parked
+            run.predictions, run.gold = kept["predictions"], kept["gold"]
+            return run
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def keep_files(run: TaskRun, tag: str) -> dict[str, str | None]:
+        """Move a run's predictions (and gold subset) next to the record's name; returns their paths."""
+        out: dict[str, str | None] = {"predictions": None, "gold": None}
+        for key, path in (("predictions", run.predictions), ("gold", run.gold)):
+            if path is not None and Path(path).is_file():
+                suffix = ("" if key == "predictions" else ".gold") + tag + Path(path).suffix
+                kept = predictions_path(target, suffix)
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, kept)  # same file system: atomic
+                out[key] = str(kept)
+        return out
+
     t0 = time.perf_counter()
-    try:
-        run = run_task(model, task, seed, budget, scratch)
-        wall = round(time.perf_counter() - t0, 2)
-        details = {**run.details, "budget": budget.name, "budget_fields": dataclasses.asdict(budget),
-                   "score_split": task.splits["score"]}
-        record = make_record("eval", spec.code, info, record_task(task, budget), run.scores, seed=seed,
-                             details=details, wall_time_s=wall)
-        target = record_path("eval", spec.code, model.id, ident.revision, task.name, task.version, seed,
-                             budget=budget.name)
-        if run.predictions is not None and Path(run.predictions).is_file():
-            kept = predictions_path(target, Path(run.predictions).suffix)
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(run.predictions, kept)  # same file system: atomic
-            record["details"]["predictions"] = str(kept)
-        save_record(record, force=force)
-        return target, record
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    search: dict[str, Any] | None = None
+    if len(grid) == 1:
+        run = train(grid[0], seed)
+        scores, details, files = run.scores, run.details, keep_files(run, "")
+    else:
+        where = lr_search.search_path(spec.code, model.id, ident.revision, task.name, task.version,
+                                      budget.name)
+        chosen = lr_search.chosen_rate(where, grid)
+        if seed == 0 or chosen is None:  # the search trains seed 0 at every rate (resuming stored trials)
+            chosen, trial, search = lr_search.run_search(
+                where, grid, lambda rate: train(rate, 0),
+                lambda run, rate: keep_files(run, f".lr{lr_search.rate_key(rate)}"),
+            )
+        else:
+            search = lr_search.summary(where, grid)
+        if seed == 0:
+            scores, details = trial["scores"], trial["details"]
+            files = {"predictions": trial.get("predictions"), "gold": trial.get("gold")}
+        else:
+            run = train(chosen, seed)
+            scores, details, files = run.scores, run.details, keep_files(run, "")
+    wall = details.get("run_wall_s") or round(time.perf_counter() - t0, 2)
+    details = {**details, "budget": budget.name, "budget_fields": dataclasses.asdict(budget),
+               "protocol": budget.protocol, "score_split": task.splits["score"]}
+    if search is not None:
+        details["lr_search"] = search
+    if files["predictions"]:
+        details["predictions"] = files["predictions"]
+    if files["gold"]:
+        details["gold"] = files["gold"]
+    record = make_record("eval", spec.code, info, record_task(task, budget), scores, seed=seed,
+                         details=details, wall_time_s=wall)
+    save_record(record, force=force)
+    return target, record
 
 
 def parse_tasks(spec: LanguageSpec, arg: str | None) -> list[TaskSpec]:
@@ -334,6 +429,8 @@ def parse_overrides(budget: EvalBudget, items: Iterable[str] | None) -> EvalBudg
         try:
             if raw.lower() in ("none", "null"):
                 value: Any = None
+            elif isinstance(current, tuple):
+                value = tuple(float(x) for x in raw.split(",") if x.strip())
             elif isinstance(current, bool):
                 value = raw.lower() in ("1", "true", "yes")
             elif isinstance(current, float):

@@ -12,6 +12,7 @@ accuracy.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +20,13 @@ from zoo.errors import DataError, ZooError
 from zoo.evaluation import metrics
 from zoo.evaluation.budget import EvalBudget
 from zoo.evaluation.training import (
+    choose_numerics,
     fit,
     fit_details,
     load_head_model,
     load_task_splits,
     load_tokenizer,
-    predict_batches,
+    predict_rows,
 )
 from zoo.evaluation.types import TaskRun
 from zoo.fileio import write_text_atomic
@@ -119,17 +121,15 @@ def encode_words(
 
 
 def predict_tags(
-    model, encoded: EncodedWords, collator, batch_size: int, id2label: dict[int, str]
+    model, encoded: EncodedWords, collator, batch_size: int, id2label: dict[int, str], bf16: bool = False
 ) -> list[list[str]]:
     """Word-level tags of every sentence, in order; asserts that each sentence gets one tag per word."""
     inputs = encoded.dataset.select_columns([c for c in encoded.dataset.column_names if c != "labels"])
     per_sentence: list[list[str]] = [[] for _ in encoded.sentence_lengths]
-    for start, logits in predict_batches(model, inputs, collator, batch_size):
-        for r in range(logits.shape[0]):
-            k = start + r
-            best = logits[r].argmax(-1)
-            tags = [id2label[int(best[p])] for p in encoded.first_positions[k]]
-            per_sentence[encoded.window_sentence[k]].extend(tags)
+    for k, logits in enumerate(predict_rows(model, inputs, collator, batch_size, bf16)):
+        best = logits.argmax(-1)
+        tags = [id2label[int(best[p])] for p in encoded.first_positions[k]]
+        per_sentence[encoded.window_sentence[k]].extend(tags)
     for i, (tags, n) in enumerate(zip(per_sentence, encoded.sentence_lengths, strict=True)):
         if len(tags) != n:
             raise ZooError(f"prediction misaligned: sentence {i} has {n} words but {len(tags)} tags")
@@ -148,6 +148,7 @@ def run_tagging_task(
     """Fine-tune a token-classification head on ``task`` (NER or POS) and score it."""
     from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification
 
+    clock = time.perf_counter()
     splits = load_task_splits(task, budget)
     train, select, score, labels = splits.train, splits.select, splits.score, splits.labels
     label2id = {t: i for i, t in enumerate(labels)}
@@ -158,21 +159,30 @@ def run_tagging_task(
 
     tokenizer = load_tokenizer(model)
     collator = DataCollatorForTokenClassification(tokenizer)
+    phases = {"load": time.perf_counter() - clock}
+    clock = time.perf_counter()
     enc_train = encode_words(tokenizer, train["tokens"], train["tags"], label2id, budget.max_length)
     enc_select = encode_words(tokenizer, select["tokens"], None, label2id, budget.max_length)
     enc_score = encode_words(tokenizer, score["tokens"], None, label2id, budget.max_length)
     select_gold, score_gold = list(select["tags"]), list(score["tags"])
-    eval_bs = budget.batch_size * 2
+    eval_bs = budget.eval_batch_size
+    phases["tokenise"] = time.perf_counter() - clock
 
+    clock = time.perf_counter()
     net = load_head_model(model, AutoModelForTokenClassification, labels, seed)
+    phases["load"] += time.perf_counter() - clock
+    numerics = choose_numerics(net, enc_train.dataset, collator, budget)
+    bf16 = numerics["bf16"]
 
     def select_score(m) -> float:
-        pred = predict_tags(m, enc_select, collator, eval_bs, id2label)
+        pred = predict_tags(m, enc_select, collator, eval_bs, id2label, bf16)
         return score_tags(task, select_gold, pred)[task.main_metric]
 
-    fitted = fit(net, enc_train.dataset, collator, budget, seed, out_dir, select_score)
-    pred = predict_tags(net, enc_score, collator, eval_bs, id2label)
+    fitted = fit(net, enc_train.dataset, collator, budget, seed, out_dir, select_score, numerics)
+    clock = time.perf_counter()
+    pred = predict_tags(net, enc_score, collator, eval_bs, id2label, bf16)
     scores = score_tags(task, score_gold, pred)
+    phases["score"] = time.perf_counter() - clock
 
     path = out_dir / "predictions.tsv"
     lines = []
@@ -181,7 +191,7 @@ def run_tagging_task(
         lines.append("")
     write_text_atomic(path, "# token\tgold\tpredicted\n" + "\n".join(lines) + "\n")
     details = {
-        **fit_details(task, budget, fitted, splits.sizes()),
+        **fit_details(task, budget, fitted, splits.sizes(), phases),
         "windows": {"train": len(enc_train.window_sentence), "score": len(enc_score.window_sentence)},
         "labels": labels,
     }

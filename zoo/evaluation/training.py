@@ -1,11 +1,16 @@
 """Fine-tuning shared by the task heads: load an encoder with a head, train with HF Trainer, select the epoch.
 
 The recipe (all models alike, so scores and retention ratios compare): AdamW with linear warm-up and decay
-over ``budget.max_epochs``, gradient clipping at 1.0, training batches grouped by length (prediction is
-always sequential). After every epoch the head predicts the ``select`` split; the weights of the best
-epoch are kept in memory (no checkpoint is written), and training stops after ``budget.patience`` epochs
-without improvement, counted once the score has left its first epoch's value (``should_stop``). The best
-weights are restored before the ``score`` split is predicted.
+over ``budget.max_epochs``, gradient clipping at 1.0, training batches grouped by length. After every
+epoch the head predicts the ``select`` split; the weights of the best epoch are kept in memory (no
+checkpoint is written), and training stops after ``budget.patience`` epochs without improvement, counted
+once the score has left its first epoch's value (``should_stop``). The best weights are restored before
+the ``score`` split is predicted. A run that reaches ``max_epochs`` with its best score at the last epoch
+is still rising: ``converged`` is false in its record.
+
+Prediction runs without gradients in batches of ``budget.eval_batch_size`` rows sorted by length (little
+padding), and hands the rows back in their original order. Numerics (fp32 or bf16 autocast) are chosen by
+:mod:`zoo.evaluation.numerics`.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import contextlib
 import contextvars
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +28,8 @@ from zoo.errors import ZooError
 from zoo.evaluation.budget import EvalBudget
 from zoo.models import ModelRef
 
-# The runner sets this to show per-epoch progress: listener(epoch, select_score).
-EPOCH_LISTENER: contextvars.ContextVar[Callable[[int, float], None] | None] = contextvars.ContextVar(
+# The runner sets this to show per-epoch progress: listener(epoch, select_score, seconds since the run began).
+EPOCH_LISTENER: contextvars.ContextVar[Callable[[int, float, float], None] | None] = contextvars.ContextVar(
     "EPOCH_LISTENER", default=None
 )
 
@@ -134,16 +139,33 @@ class FitResult:
     steps: int = 0
     train_time_s: float = 0.0
     select_time_s: float = 0.0
+    numerics: dict[str, Any] = field(default_factory=lambda: {"bf16": False, "mode": "off"})
+
+    @property
+    def converged(self) -> bool:
+        """False when training hit ``max_epochs`` while its select score was still rising (best = last)."""
+        return self.stopped_early or self.best_epoch < self.epochs_run
 
 
-def fit_details(task, budget, fitted: FitResult, splits: dict[str, int]) -> dict:
-    """The details every fine-tuned record carries: head, budget, the selection curve, time, split sizes."""
+def fit_details(task, budget, fitted: FitResult, splits: dict[str, int],
+                phases: dict[str, float] | None = None) -> dict:
+    """The details every fine-tuned record carries: head, budget, the selection curve, time, split sizes.
+
+    ``phases``: seconds spent outside ``fit`` (``load``, ``tokenise``, ``score``); ``time_s`` adds
+    ``train`` and ``select`` to them.
+    """
+    time_s = {**(phases or {}), "train": fitted.train_time_s, "select": fitted.select_time_s}
     return {
         "head": task.head,
         "budget": budget.name,
+        "protocol": budget.protocol,
+        "learning_rate": budget.learning_rate,
         "best_epoch": fitted.best_epoch,
         "epochs_run": fitted.epochs_run,
         "stopped_early": fitted.stopped_early,
+        "converged": fitted.converged,
+        "numerics": fitted.numerics,
+        "time_s": {k: round(v, 2) for k, v in time_s.items()},
         "curve": {epoch: round(score, 4) for epoch, score in fitted.curve.items()},
         "train_loss": fitted.train_loss,
         "steps": fitted.steps,
@@ -167,21 +189,34 @@ def should_stop(curve: dict[int, float], patience: int) -> bool:
     return len(scores) - 1 - best >= patience
 
 
+def choose_numerics(model, train_dataset, collator, budget: EvalBudget) -> dict[str, Any]:
+    """fp32 or bf16 autocast for this model on this machine (``budget.bf16``; see :mod:`numerics`)."""
+    from zoo.evaluation import numerics
+
+    return numerics.choose(
+        budget.bf16, model, lambda: probe_batch(train_dataset, collator, budget.batch_size, model),
+        key=(type(model).__name__, model.config.to_json_string(), budget.batch_size),
+    )
+
+
 def fit(
     model, train_dataset, collator, budget: EvalBudget, seed: int, out_dir: Path,
-    select_score: Callable[[Any], float],
+    select_score: Callable[[Any], float], numerics: dict[str, Any] | None = None,
 ) -> FitResult:
     """Train ``model`` on ``train_dataset``; after each epoch ``select_score(model)`` picks the best epoch.
 
-    ``train_dataset`` holds the model inputs and ``labels`` only. On return ``model`` has the best epoch's
+    ``numerics``: :func:`choose_numerics`' choice (fp32 when None). ``train_dataset`` holds the model
+    inputs and ``labels`` only. On return ``model`` has the best epoch's
     weights. Nothing is saved under ``out_dir`` (Trainer's scratch directory).
     """
     import torch
     from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
     result = FitResult(best_epoch=0, best_score=-math.inf, epochs_run=0)
+    result.numerics = numerics or {"bf16": False, "mode": "off"}
     best_state: dict[str, Any] = {}
     listener = EPOCH_LISTENER.get()
+    started = time.perf_counter()
 
     class Selection(TrainerCallback):
         def on_epoch_end(self, args, state, control, model=None, **kwargs):
@@ -200,7 +235,7 @@ def fit(
             if should_stop(result.curve, budget.patience):
                 control.should_training_stop = result.stopped_early = True
             if listener is not None:
-                listener(epoch, score)
+                listener(epoch, score, time.perf_counter() - started)
             return control
 
     args = TrainingArguments(
@@ -220,6 +255,8 @@ def fit(
         disable_tqdm=True,
         seed=seed,
         data_seed=seed,
+        bf16=result.numerics["bf16"],
+        use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
         remove_unused_columns=False,
@@ -241,14 +278,39 @@ def fit(
     return result
 
 
-def predict_batches(model, dataset, collator, batch_size: int) -> Iterator[tuple[int, Any]]:
-    """Logits of ``dataset`` in its own (sequential) order: yields ``(first row index, logits as numpy)``."""
+def probe_batch(dataset, collator, batch_size: int, model) -> dict[str, Any]:
+    """One training batch of median-length rows (for timing probes), on the model's device."""
+    lengths = [len(ids) for ids in dataset["input_ids"]]
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    mid = max(0, len(order) // 2 - batch_size // 2)
+    rows = [dataset[i] for i in order[mid: mid + batch_size]]
+    device = next(model.parameters()).device
+    return {k: v.to(device) for k, v in collator(rows).items()}
+
+
+def predict_rows(model, dataset, collator, batch_size: int, bf16: bool = False) -> list[Any]:
+    """Logits of every row of ``dataset`` (numpy, ``[row length, ...]`` for token heads), in row order.
+
+    Rows are batched by length (sorted) so batches carry little padding; the result is put back in the
+    dataset's order and checked to have one entry per row.
+    """
     import torch
 
     device = next(model.parameters()).device
+    lengths = [len(ids) for ids in dataset["input_ids"]]
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
+    out: list[Any] = [None] * len(lengths)
     model.eval()
-    with torch.inference_mode():
-        for start in range(0, len(dataset), batch_size):
-            rows = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
+    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        for start in range(0, len(order), batch_size):
+            idx = order[start: start + batch_size]
+            rows = [dataset[i] for i in idx]
             batch = {k: v.to(device) for k, v in collator(rows).items() if k != "labels"}
-            yield start, model(**batch).logits.float().cpu().numpy()
+            logits = model(**batch).logits.float().cpu().numpy()
+            token_level = logits.ndim == 3
+            for r, i in enumerate(idx):
+                out[i] = logits[r, : lengths[i]] if token_level else logits[r]
+    missing = [i for i, x in enumerate(out) if x is None]
+    if missing:
+        raise AssertionError(f"prediction misaligned: rows {missing[:5]} got no logits")
+    return out

@@ -25,6 +25,7 @@ class TaskRun:
     # best_epoch, epochs_run, curve (selection curve: epoch -> main metric), split_sizes, budget, head, ...
     details: dict[str, Any] = field(default_factory=dict)
     predictions: Path | None = None  # predictions of the score split (TSV, CoNLL-U, ...), inside out_dir
+    gold: Path | None = None  # the gold file the predictions were scored against, when it is a subset
 
 
 class TaskFunction(Protocol):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +90,7 @@ def run_ud_task(model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, 
         raise ConfigError(f"{task.key}: unknown UD metrics {unknown}", hint=", ".join(ud_metrics.METRICS))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    clock = time.perf_counter()
     full_train = read_split(task, "train")
     train = cap_sentences(full_train, budget.max_train_examples)
     select = cap_sentences(read_split(task, "select"), budget.max_select_examples or budget.max_eval_examples)
@@ -105,14 +107,17 @@ def run_ud_task(model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, 
         raise ZooError(f"could not load the encoder of {model.id}: {e}") from None
     max_pos = getattr(encoder.config, "max_position_embeddings", budget.max_length + 2)
     max_length = min(budget.max_length, max_pos - 2)
+    phases = {"load": time.perf_counter() - clock}
+    clock = time.perf_counter()
     labels = build_labels(train)
     enc = Encoder(tokenizer, max_length)
     enc_train = enc.encode(train, labels)
     enc_select, enc_score = enc.encode(select), enc.encode(score)
+    phases["tokenise"] = time.perf_counter() - clock
     torch.manual_seed(seed)  # the heads' initialisation
     net = JointUDModel(encoder, labels)
     pad_id = tokenizer.pad_token_id
-    eval_bs = budget.batch_size * 2
+    eval_bs = budget.eval_batch_size
 
     select_gold = format_conllu(select)
     select_forms = [s.column("form") for s in select]
@@ -129,22 +134,27 @@ def run_ud_task(model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, 
                  warmup_ratio=budget.warmup_ratio, weight_decay=budget.weight_decay, seed=seed, pad_id=pad_id,
                  select_score=select_las, log=lambda m: _log(task, m), listener=EPOCH_LISTENER.get())
 
+    fitted.numerics = {"bf16": False, "mode": "fp32 (the UD training loop has no bf16 path)"}
+    clock = time.perf_counter()
     preds = predict(net, enc_score, [s.column("form") for s in score], eval_bs, pad_id)
     pred_path = out_dir / "predictions.conllu"
     write_text_atomic(pred_path, format_conllu(with_predictions(score, preds)))
     name, lo, hi = parse_split(task.splits["score"])
+    subset = None
     if (lo, hi) == (0, 100) and len(score) == len(full_score):
         gold_path = data_dir() / task.local[name]
-    else:
-        gold_path = write_text_atomic(out_dir / "gold.conllu", format_conllu(score))
+    else:  # kept beside the predictions, so that the pair can be re-scored (zoo score ud GOLD SYSTEM)
+        gold_path = subset = write_text_atomic(out_dir / "gold.conllu", format_conllu(score))
     metrics = ud_metrics.evaluate_conllu(gold_path, pred_path)
     scores = {m: round(100 * metrics[m].f1, 4) for m in task.metrics}
+    phases["score"] = time.perf_counter() - clock
     _log(task, ", ".join(f"{m} {v:.2f}" for m, v in scores.items()))
 
     splits = {"train": len(train), "select": len(select), "score": len(score),
               "train_available": len(full_train)}
     details = {
-        **fit_details(task, budget, fitted, splits),
+        **fit_details(task, budget, fitted, splits, phases),
+        "gold": str(gold_path) if subset is None else None,
         "words": {"train": sum(len(s.words) for s in train), "score": sum(len(s.words) for s in score)},
         "segments": {"train": sum(len(e.segments) for e in enc_train),
                      "score": sum(len(e.segments) for e in enc_score)},
@@ -157,4 +167,4 @@ def run_ud_task(model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, 
         "frozen_word_embeddings": FREEZE_WORD_EMBEDDINGS,
         "word_pooling": "mean",
     }
-    return TaskRun(scores=scores, details=details, predictions=pred_path)
+    return TaskRun(scores=scores, details=details, predictions=pred_path, gold=subset)

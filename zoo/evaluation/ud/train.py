@@ -115,7 +115,7 @@ def predict(model: JointUDModel, data: list[Encoded], forms: list[list[str]], ba
 def fit(model: JointUDModel, train: list[Encoded], *, max_epochs: int, patience: int, batch_size: int,
         learning_rate: float, warmup_ratio: float, weight_decay: float, seed: int, pad_id: int,
         select_score: Callable[[JointUDModel], float], log: Callable[[str], None] | None = None,
-        listener: Callable[[int, float], None] | None = None) -> FitResult:
+        listener: Callable[[int, float, float], None] | None = None) -> FitResult:
     """Train with early stopping on ``select_score`` (higher is better); the best epoch's weights are kept."""
     from transformers import get_linear_schedule_with_warmup
 
@@ -137,6 +137,7 @@ def fit(model: JointUDModel, train: list[Encoded], *, max_epochs: int, patience:
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     best_state: dict[str, torch.Tensor] = {}
     result = FitResult()
+    started = time.perf_counter()
     for epoch in range(1, max_epochs + 1):
         t0 = time.perf_counter()
         model.train()
@@ -162,7 +163,7 @@ def fit(model: JointUDModel, train: list[Encoded], *, max_epochs: int, patience:
             log(f"epoch {epoch}: loss {result.train_loss[epoch]:.4f}, select LAS {score:.2f} "
                 f"(train {t1 - t0:.0f}s, select {t2 - t1:.0f}s)")
         if listener:
-            listener(epoch, score)
+            listener(epoch, score, time.perf_counter() - started)
         if score > result.best_score:
             result.best_score, result.best_epoch = score, epoch
             best_state = {n: p.detach().to("cpu", copy=True) for n, p in trainable}
