@@ -316,3 +316,51 @@ def test_cli_build_and_serve(tmp_path, capsys):
         thread.join(timeout=10)
     with pytest.raises(UsageError, match="no index.html"):
         leaderboard.make_server(tmp_path, port=0)
+
+
+def test_reported_rows_ride_with_the_language_not_among_the_rows(board):
+    from zoo.reported import reported_for_language
+
+    langs = {lang["code"]: lang for lang in board["languages"]}
+    xh = langs["xh"]["reported"]
+    assert xh == reported_for_language("xh") and len(xh) == 3  # from zoo/languages/xh.yaml, as written there
+    assert [(r["task"], r["metric"], r["score"]) for r in xh][0] == ("masakhaner", "f1", 90.02)
+    assert {r["task"] for r in langs["fr"]["reported"]} == {"sequoia"}  # a task with no measured records
+    reported_models = {r["model"] for lang in board["languages"] for r in lang["reported"]}
+    assert not reported_models & {row["model_id"] for row in board["rows"]}  # never a row, so in no mean
+    assert _row(board, "xh/time-xh-xs")["mean_score"] == pytest.approx((72 + 86) / 2)  # measured tasks only
+
+    schema = json.loads(leaderboard.SCHEMA_PATH.read_text())
+    broken = json.loads(json.dumps(board))
+    next(lang for lang in broken["languages"] if lang["code"] == "xh")["reported"][0].pop("citation")
+    with pytest.raises(AssertionError, match="citation"):
+        _check(schema, broken, schema)
+    broken = json.loads(json.dumps(board))
+    next(lang for lang in broken["languages"] if lang["code"] == "xh")["reported"][0]["score"] = "90.02"
+    with pytest.raises(AssertionError):
+        _check(schema, broken, schema)
+
+
+def test_page_shows_reported_rows_apart(tmp_path):
+    board = build_leaderboard(fx.fixture_records())
+    html = leaderboard.render_page(board)
+    section = html[html.index('<section aria-labelledby="reported-title"'):html.index('id="notes-title"')]
+    assert "Reported in the literature, not measured here" in section
+    assert section.count('class="table-wrap reported-lang"') == 2  # one small table per language (fr, xh)
+    assert 'data-lang="xh"' in section and 'data-lang="fr"' in section
+    assert "masakhane/afroxlmr-large-ner-masakhaner-1.0_2.0 (AfroXLMR-large)" in section
+    assert '<span class="reported-score">f1 90.02</span>' in section
+    assert "test_result_africaner_xho.txt (f1 = 0.9001857794291506" in section  # the citation, as a link
+    assert ('href="https://huggingface.co/masakhane/afroxlmr-large-ner-masakhaner-1.0_2.0/blob/'
+            '4472fb6579c9a326ff3976c36903c593f48720aa/test_result_africaner_xho.txt"') in section
+    assert "UDPipe 2 (french-sequoia-ud-2.15-241121)" in section and "LAS 94.49" in section
+    assert section.count('<tr class="reported-row"') == 2  # grouped: one row per source, task and model
+    assert 'id="board"' not in section  # not inside the measured table
+
+    hostile = json.loads(json.dumps(board))  # text from a language file stays text; no script: links
+    hostile["languages"][0]["reported"] = [{
+        "task": "t", "model": "<script>alert(1)</script>", "metric": "LAS", "score": 1.0, "citation": "c",
+        "url": "javascript:alert(1)", "protocol": "p", "note": None}]
+    html = leaderboard.render_page(hostile)
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert 'href="javascript:' not in html

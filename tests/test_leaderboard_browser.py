@@ -312,3 +312,30 @@ def test_page_in_chromium(page: Chromium, built) -> None:
             if e.get("method") == "Network.requestWillBeSent"]
     assert urls and all(u.startswith(("file:", "data:", "about:")) for u in urls), urls
     assert (ARTIFACTS / "leaderboard.png").stat().st_size > 10_000
+
+
+def test_reported_tables_follow_the_filters(page: Chromium, built) -> None:
+    _, board = built
+    shown = ("[...document.querySelectorAll('.reported-lang')]"
+             ".filter(e => getComputedStyle(e).display !== 'none').map(e => e.dataset.lang)")
+    rows_shown = ("[...document.querySelectorAll('.reported-lang tr.reported-row')]"
+                  ".filter(e => e.offsetParent !== null).map(e => e.dataset.task)")
+    with_reported = sorted(lang["code"] for lang in board["languages"] if lang["reported"])
+    assert with_reported == ["fr", "xh"]
+    page.choose("f-lang", "all")
+    page.choose("f-task", "mean")
+    assert sorted(page.js(shown)) == with_reported  # one small table per language, outside the main table
+    assert page.js("document.querySelectorAll('#board .reported-row').length") == 0
+    page.choose("f-lang", "xh")
+    assert page.js(shown) == ["xh"] and page.js(rows_shown) == ["masakhaner"]
+    page.choose("f-task", "masakhapos")  # no published row for it: the xh table hides
+    assert page.js(shown) == []
+    page.choose("f-task", "mean")
+    page.choose("f-lang", "all")
+    assert sorted(page.js(shown)) == with_reported
+    # never plotted: the chart marks are the measured rows only
+    assert not any("UDPipe" in i or "afroxlmr" in i for i in _chart_ids(page))
+    page.screenshot(ARTIFACTS / "leaderboard-reported.png")
+    errors = [e for e in page.events if e.get("method") == "Runtime.exceptionThrown"
+              or (e.get("method") == "Runtime.consoleAPICalled" and e["params"].get("type") == "error")]
+    assert not errors, errors

@@ -100,3 +100,55 @@ def test_cli_languages_and_did_you_mean(data_root):
     d = json.loads(info.stdout)
     assert len(d["corpus_files_found"]) == 6
     assert all(f["found"] for t in d["task_files"].values() for f in t.values())
+
+
+def test_reported_scores_load_typed():
+    from dataclasses import FrozenInstanceError
+
+    from zoo.registry import ReportedScore
+
+    ner = get_language("xh").tasks["masakhaner"]
+    scores = [(r.metric, r.score) for r in ner.reported]
+    assert scores == [("f1", 90.02), ("precision", 86.69), ("recall", 93.61)]
+    first = ner.reported[0]
+    assert isinstance(first, ReportedScore) and first.url.startswith("https://huggingface.co/masakhane/")
+    assert ner.reported[2].citation == first.citation  # YAML merge keys (<<: *anchor) share the source
+    with pytest.raises(FrozenInstanceError):
+        first.score = 99.0
+    las = get_language("af").tasks["afribooms"].reported[0]
+    assert (las.metric, las.score) == ("LAS", 87.67) and "gold tokenisation" in las.protocol
+    assert get_language("xh").tasks["afrixnli"].reported == ()  # optional: no list, no rows
+
+
+_ITEM = "metric: f1\n        score: 90.02"  # the first reported item of xh masakhaner
+_URL = "url: https://huggingface.co/masakhane/"
+_WHERE = r"tasks\.masakhaner\.reported\[0\]"
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    (_ITEM, _ITEM + "\n        table: 4", "unknown field '" + _WHERE + r"\.table'"),
+    (_ITEM, "metric: f1\n        score: ninety", "field '" + _WHERE + r"\.score' must be float, got str"),
+    (_ITEM, "metric: LAS\n        score: 90.02", _WHERE + r"\.metric' = 'LAS' is not a metric of the task"),
+    (_ITEM, "metric: f1\n        score: 900.2", _WHERE + r"\.score' = 900\.2 is not a percentage"),
+    (_URL, "url: huggingface.co/masakhane/", _WHERE + r"\.url' must be an http\(s\) address"),
+])
+def test_bad_reported_entry_names_file_and_field(tmp_path, old, new, message):
+    def edit(text):
+        assert text.count(old) == 1
+        return text.replace(old, new)
+
+    path = _copy_xh(tmp_path, edit)
+    with pytest.raises(ConfigError, match=message) as e:
+        load_language_file(path)
+    assert str(path) in str(e.value)
+
+
+def test_reported_must_be_a_list_of_mappings(tmp_path):
+    path = _copy_xh(tmp_path, lambda s: s.replace("    license: AFL-3.0\n",
+                                                  "    license: AFL-3.0\n    reported: {model: x}\n"))
+    with pytest.raises(ConfigError, match=r"field 'tasks\.masakhanews\.reported' must be list, got dict"):
+        load_language_file(path)
+    path = _copy_xh(tmp_path, lambda s: s.replace("    license: AFL-3.0\n",
+                                                  "    license: AFL-3.0\n    reported: [UDPipe, 90]\n"))
+    with pytest.raises(ConfigError, match=r"tasks\.masakhanews\.reported\[0\] must be a mapping"):
+        load_language_file(path)

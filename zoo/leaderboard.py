@@ -30,6 +30,9 @@ Choices (applied per language, so that no mean mixes results that are not compar
   the eager model's (``details.agreement.ok`` or ``details.agreement_ok`` true).
 - Energy is ``measured`` only with ``details.energy_method`` ``rapl`` or ``nvml`` and a value;
   ``estimate: …`` methods are labelled ``estimated``; anything else is ``not measured`` with a null value.
+- Reported rows: the scores published in the literature for the language's tasks (``reported:`` in its
+  language file, :mod:`zoo.reported`) sit in the language entry, never among the rows: they are in no
+  mean, retention or Pareto front, and the page shows them in a separate table.
 
 Schema ``time-zoo/leaderboard@1``
 ---------------------------------
@@ -43,7 +46,9 @@ The JSON Schema is ``zoo/leaderboard_schema.json`` (copied next to every ``leade
                     "retention_reference": teacher model id | null,
                     "speed_setting": {"seq_len", "device", "hardware", "threads"} | null,
                     "pareto_mean": [row ids on the front of mean score vs best throughput],
-                    "excluded": {"old_revision", "other_budget", "old_task_version", "eval_variant"}}],
+                    "excluded": {"old_revision", "other_budget", "old_task_version", "eval_variant"},
+                    "reported": [{"task", "model", "metric", "score", "citation", "url", "protocol",
+                                  "note"}]}],
      "rows": [{"id": "<lang>/<model id>", "lang", "model_id", "revision", "role", "role_label", "size",
                "params": {"total", "embedding", "encoder"} | null, "card_url": str | null, "budget",
                "tasks": {task name: {"family", "version", "main_metric", "mean", "ci95", "n", "seeds",
@@ -82,6 +87,7 @@ from zoo import __version__, results
 from zoo.errors import UsageError, ZooError
 from zoo.fileio import write_json_atomic, write_text_atomic
 from zoo.paths import REPO_ROOT
+from zoo.reported import group_reported, reported_for_language
 
 SCHEMA = "time-zoo/leaderboard@1"
 SCHEMA_PATH = Path(__file__).resolve().parent / "leaderboard_schema.json"
@@ -393,6 +399,7 @@ def _language(lang: str, recs: list[dict[str, Any]], card_url: str, forced_budge
         "speed_setting": setting,
         "pareto_mean": [plotted[i]["id"] for i in front],
         "excluded": {k: excluded[k] for k in _EXCLUDED},
+        "reported": reported_for_language(lang),  # published, not measured: kept out of rows and means
     }
     return info, rows
 
@@ -456,6 +463,7 @@ def render_page(board: dict[str, Any], template: Path = TEMPLATE_PATH) -> str:
     if not template.is_file():
         raise ZooError(f"leaderboard template not found: {template}")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["reported_groups"] = group_reported
     page = env.from_string(template.read_text(encoding="utf-8"))
     return page.render(board=board, board_json=_embed_json(board))
 

@@ -2,8 +2,8 @@
 
 A language file names the teacher (online Hub id and the offline one), the corpus sources, the student
 sizes and the evaluation tasks. Each task ``include:``s a task family from ``eval_tasks/<family>.yaml``
-(head, metrics, version, default split roles) and adds its data sources, as lm-eval's task YAML does.
-Every error names the file and the field.
+(head, metrics, version, default split roles) and adds its data sources, as lm-eval's task YAML does; it
+may list published scores (``reported:``, see :class:`ReportedScore`). Every error names the file and field.
 """
 
 from __future__ import annotations
@@ -71,6 +71,19 @@ class HubDataset:
 
 
 @dataclass(frozen=True)
+class ReportedScore:
+    """A published score for a task (``reported:`` in a language file): shown apart, never measured here."""
+
+    model: str
+    metric: str
+    score: float  # percent, as the task's measured scores
+    citation: str  # where exactly: paper + table, or doc page + model version
+    url: str
+    protocol: str  # how it was obtained, e.g. "full train, test split, gold tokenisation"
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """One evaluation task of one language, resolved from its family template and its own entry."""
 
@@ -89,6 +102,7 @@ class TaskSpec:
     license: str | None = None
     note: str | None = None
     metric_note: str | None = None
+    reported: tuple[ReportedScore, ...] = ()
 
     @property
     def key(self) -> str:
@@ -241,6 +255,30 @@ def _hub(f: _Fields | None) -> HubDataset | None:
     return hub
 
 
+def _reported(f: _Fields, metrics: tuple[str, ...]) -> tuple[ReportedScore, ...]:
+    """A task's ``reported:`` list, each item checked like any other field (type, unknown key, metric)."""
+    scores = []
+    for i, item in enumerate(f.get("reported", list, required=False, default=[])):
+        r = _Fields(item, f"{f.where}.reported[{i}]", f.source)
+        score = ReportedScore(
+            model=r.get("model", str), metric=r.get("metric", str), score=r.get("score", float),
+            citation=r.get("citation", str), url=r.get("url", str), protocol=r.get("protocol", str),
+            note=r.get("note", str, required=False),
+        )
+        r.done()
+        if score.metric not in metrics:
+            raise ConfigError(f"{f.source}: field '{r.where}.metric' = '{score.metric}' is not a metric "
+                              "of the task", hint=f"metrics: {', '.join(metrics)}")
+        if not 0.0 <= score.score <= 100.0:
+            raise ConfigError(f"{f.source}: field '{r.where}.score' = {score.score} is not a percentage",
+                              hint="write scores in percent (0 to 100), as the task's metrics are")
+        if not score.url.startswith(("https://", "http://")):
+            raise ConfigError(f"{f.source}: field '{r.where}.url' must be an http(s) address, "
+                              f"got {score.url!r}")
+        scores.append(score)
+    return tuple(scores)
+
+
 _SPLIT_RE = re.compile(r"^(train|dev|test)(\[(\d{1,2})?%?:(\d{1,2})?%?\])?$")
 _SPLIT_ROLES = ("train", "select", "score")
 
@@ -269,6 +307,7 @@ def _task(name: str, lang: str, f: _Fields) -> TaskSpec:
     splits = merged.str_map("splits")
     local = merged.str_map("local", required=False)
     labels = merged.get("labels", list, required=False)
+    metrics = merged.str_list("metrics")
     task = TaskSpec(
         name=name,
         lang=lang,
@@ -276,7 +315,7 @@ def _task(name: str, lang: str, f: _Fields) -> TaskSpec:
         version=merged.get("version", int),
         format=merged.get("format", str),
         head=merged.get("head", str),
-        metrics=merged.str_list("metrics"),
+        metrics=metrics,
         main_metric=merged.get("main_metric", str),
         splits=splits,
         local=local,
@@ -285,6 +324,7 @@ def _task(name: str, lang: str, f: _Fields) -> TaskSpec:
         license=merged.get("license", str, required=False),
         note=merged.get("note", str, required=False),
         metric_note=merged.get("metric_note", str, required=False),
+        reported=_reported(merged, metrics),
     )
     merged.done()
     for role in _SPLIT_ROLES:

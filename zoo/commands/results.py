@@ -1,4 +1,8 @@
-"""``zoo results``: the evaluation table of a language from the results store."""
+"""``zoo results``: the evaluation table of a language from the results store, and the reported rows.
+
+Scores published in the literature for the language's tasks (``reported:`` in its language file) follow
+in their own table, also when nothing has been measured yet: they describe the tasks, not our runs.
+"""
 
 from __future__ import annotations
 
@@ -15,20 +19,27 @@ def results_cmd(
     preset: str = typer.Option(None, "--preset", help="Only this eval preset (default: all, apart)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (per-seed values included)."),
 ) -> None:
-    """Tasks × models: main metric mean ± 95% CI over seeds, and retention (student / teacher)."""
+    """Tasks × models: main metric mean ± 95% CI over seeds, retention (student / teacher); then the
+    scores reported in the literature for those tasks, apart."""
     from rich.console import Console
 
     from zoo.evaluation.report import load_summary, render_table
     from zoo.registry import get_language
+    from zoo.reported import render_reported_table, reported_rows
     from zoo.results import results_dir
 
     spec = get_language(lang)
     rows = load_summary(spec.code, spec, preset)
+    reported = reported_rows(spec)
     if as_json:
-        typer.echo(json.dumps({"lang": spec.code, "rows": rows}, indent=2))
+        typer.echo(json.dumps({"lang": spec.code, "rows": rows, "reported": reported}, indent=2))
         return
-    if not rows:
+    console = Console()
+    if rows:
+        console.print(render_table(rows, title=f"{spec.name} ({spec.code})"))
+    else:
         typer.echo(f"no evaluation results for {spec.code} under {results_dir()}")
         typer.echo(f"run: zoo eval --lang {spec.code}")
-        return
-    Console().print(render_table(rows, title=f"{spec.name} ({spec.code})"))
+    if reported:
+        console.print(render_reported_table(reported, title=f"{spec.name} ({spec.code}): reported in the "
+                                                            "literature, not measured here"))
