@@ -68,6 +68,23 @@ def with_predictions(gold: list[Sentence], preds) -> list[Sentence]:
     return out
 
 
+def write_and_score(task: TaskSpec, score: list[Sentence], full_score: list[Sentence], preds,
+                    out_dir: Path) -> tuple[Path, dict[str, float]]:
+    """Write ``score`` with ``preds`` as ``out_dir/predictions.conllu``; its CoNLL 2018 scores (percent).
+
+    The gold file is the data file itself when ``score`` is the whole file, else ``score`` written out.
+    """
+    system = format_conllu(with_predictions(score, preds))
+    pred_path = write_text_atomic(out_dir / "predictions.conllu", system)
+    name, lo, hi = parse_split(task.splits["score"])
+    if (lo, hi) == (0, 100) and len(score) == len(full_score):
+        gold_path = data_dir() / task.local[name]
+    else:
+        gold_path = write_text_atomic(out_dir / "gold.conllu", format_conllu(score))
+    metrics = ud_metrics.evaluate_conllu(gold_path, pred_path)
+    return pred_path, {m: round(100 * metrics[m].f1, 4) for m in task.metrics}
+
+
 log = logging.getLogger(__name__)  # per-epoch lines; the runner shows its own progress
 
 
@@ -130,15 +147,7 @@ def run_ud_task(model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, 
                  select_score=select_las, log=lambda m: _log(task, m), listener=EPOCH_LISTENER.get())
 
     preds = predict(net, enc_score, [s.column("form") for s in score], eval_bs, pad_id)
-    pred_path = out_dir / "predictions.conllu"
-    write_text_atomic(pred_path, format_conllu(with_predictions(score, preds)))
-    name, lo, hi = parse_split(task.splits["score"])
-    if (lo, hi) == (0, 100) and len(score) == len(full_score):
-        gold_path = data_dir() / task.local[name]
-    else:
-        gold_path = write_text_atomic(out_dir / "gold.conllu", format_conllu(score))
-    metrics = ud_metrics.evaluate_conllu(gold_path, pred_path)
-    scores = {m: round(100 * metrics[m].f1, 4) for m in task.metrics}
+    pred_path, scores = write_and_score(task, score, full_score, preds, out_dir)
     _log(task, ", ".join(f"{m} {v:.2f}" for m, v in scores.items()))
 
     splits = {"train": len(train), "select": len(select), "score": len(score),
