@@ -13,8 +13,9 @@ def eval_cmd(
     model: list[str] = typer.Option(
         None, "--model", "-m",
         help="Model to evaluate (repeatable): a student id (time-xh-xs), its random baseline (random-xh-xs), "
-        "'teacher', a checkpoint directory or a Hub id. Default: the language's students, their random "
-        "baselines and the teacher.",
+        "'teacher', 'constant' (majority label / most frequent tag per word, no training), a checkpoint "
+        "directory or a Hub id. Default: the language's students, their random baselines, the teacher and "
+        "the constant baseline.",
     ),
     tasks: str = typer.Option(None, "--tasks", "-t", help="Comma-separated task names (default: all)."),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds 0..N-1, one record each."),
@@ -64,10 +65,11 @@ def eval_cmd(
                 if record is not None and not skipped:
                     t = record["task"]
                     d = record["details"]
+                    how = (f"best epoch {d.get('best_epoch')} of {d.get('epochs_run')}" if "best_epoch" in d
+                           else d.get("rule", "no training"))
                     progress.console.print(
                         f"{label}: {t['main_metric']} {record['scores'][t['main_metric']]:.2f} "
-                        f"(best epoch {d.get('best_epoch')} of {d.get('epochs_run')}, "
-                        f"{record['wall_time_s']:.0f} s)"
+                        f"({how}, {record['wall_time_s']:.0f} s)"
                     )
                 progress.advance(bar)
 
