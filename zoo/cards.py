@@ -258,7 +258,8 @@ def _stats(records: list[dict[str, Any]], metrics: tuple[str, ...]) -> dict[str,
 
 @dataclass
 class TaskResult:
-    """Scores of one task for the student, the teacher and the random baseline (each {metric: mean_ci95})."""
+    """Scores of one task for the student, the teacher, the random and the constant baseline (each {metric:
+    mean_ci95})."""
 
     task: TaskSpec
     budget: str | None
@@ -268,6 +269,7 @@ class TaskResult:
     seeds: list[Any]
     records: list[dict[str, Any]]
     teacher_revision: str | None = None
+    constant: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def evaluated(self) -> bool:
@@ -324,6 +326,7 @@ def collect_eval(student: Student, records: list[dict[str, Any]] | None = None) 
                 if r["model"].get("role") == "random-baseline" and r["model"].get("id") in random_ids
             ]
         )
+        constants = _latest_per_seed([r for r in same if r["model"].get("role") == "constant-baseline"])
         out.append(
             TaskResult(
                 task,
@@ -332,8 +335,9 @@ def collect_eval(student: Student, records: list[dict[str, Any]] | None = None) 
                 _stats(teachers, task.metrics),
                 _stats(randoms, task.metrics),
                 [r.get("seed") for r in own],
-                own + teachers + randoms,
+                own + teachers + randoms + constants,
                 t_rev,
+                _stats(constants, task.metrics),
             )
         )
     return out
@@ -427,6 +431,11 @@ def _fmt_score(s: dict[str, Any] | None) -> str:
     if s.get("ci95") is None:
         return f"{s['mean']:.1f} (1 seed)"
     return f"{s['mean']:.1f} ± {s['ci95']:.1f}"
+
+
+def _fmt_constant(s: dict[str, Any] | None) -> str:
+    """The constant baseline's score: deterministic, so no interval and no seed count."""
+    return NOT_EVALUATED if not s or s.get("mean") is None else f"{s['mean']:.1f}"
 
 
 def _fmt_duration(seconds: Any) -> str:
@@ -593,6 +602,7 @@ def _eval_context(tasks: list[TaskResult]) -> dict[str, Any]:
                     "student": _fmt_score(s),
                     "teacher": _fmt_score(te),
                     "random": _fmt_score(ra),
+                    "constant": _fmt_constant(t.constant.get(metric)),
                     "retention": retention,
                     "seeds": str(len(t.seeds)) if t.evaluated else "–",
                     "budget": t.budget or "–",
