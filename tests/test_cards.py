@@ -172,6 +172,10 @@ def test_card_front_matter_and_body_come_from_the_records(fixture_student_templa
     save_record(make_record("eval", "xh", ModelInfo("time-xh-xs", "000000000000", "student", "xs"),
                             {**stale, "version": t.version}, {"f1": 1.0, "precision": 1.0, "recall": 1.0},
                             seed=7))
+    # the constant baseline: one deterministic record, shown without an interval
+    save_record(make_record("eval", "xh", ModelInfo("constant", "constant-v1", "constant-baseline"),
+                            {**stale, "version": t.version}, {"f1": 11.26, "precision": 60.0, "recall": 6.2},
+                            seed=0))
 
     readme = cards.write_card("xh", "xs")
     assert readme == path / "README.md"
@@ -197,14 +201,16 @@ def test_card_front_matter_and_body_come_from_the_records(fixture_student_templa
     # every task of xh has a row; the three never evaluated say so
     for name in ("masakhapos", "sadilar_pos", "masakhanews"):
         row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
-        assert row.count("not evaluated") == 3, row
+        assert row.count("not evaluated") == 4, row
     # the main-metric row of masakhaner: mean ± t-interval for student, teacher, random; retention
     vals = {role: saved[(role, "masakhaner")]["f1"] for role in ("student", "teacher", "random-baseline")}
     cells = [f"{statistics.mean(v):.1f} ± {T95_DF2 * statistics.stdev(v) / math.sqrt(3):.1f}"
              for v in vals.values()]
     retention = 100 * statistics.mean(vals["student"]) / statistics.mean(vals["teacher"])
-    assert (f"| masakhaner | f1 (main) | {' | '.join(cells)} | {retention:.1f} % | 3 | "
+    assert (f"| masakhaner | f1 (main) | {' | '.join(cells)} | 11.3 | {retention:.1f} % | 3 | "
             "standard (standard protocol) | yes |") in text
+    nli = next(line for line in text.splitlines() if line.startswith("| afrixnli | accuracy (main) |"))
+    assert nli.split("|")[6].strip() == "not evaluated"  # no constant record for this task
     # provenance from distillation.json, speed and energy labels
     assert f"`{TEACHER}` (revision `{TEACHER_REV}`" in text
     assert "52,293 words" in text and "98,765 tokens seen" in text and "best step 30" in text

@@ -267,7 +267,8 @@ def _stats(records: list[dict[str, Any]], metrics: tuple[str, ...]) -> dict[str,
 
 @dataclass
 class TaskResult:
-    """Scores of one task for the student, the teacher and the random baseline (each {metric: mean_ci95})."""
+    """Scores of one task for the student, the teacher, the random and the constant baseline (each {metric:
+    mean_ci95})."""
 
     task: TaskSpec
     budget: str | None
@@ -277,8 +278,8 @@ class TaskResult:
     seeds: list[Any]
     records: list[dict[str, Any]]
     teacher_revision: str | None = None
+    constant: dict[str, dict[str, Any]] = field(default_factory=dict)
     protocol: str | None = None  # of the preset (zoo.results.record_protocol)
-    floor: dict[str, float] = field(default_factory=dict)  # metric -> the constant baseline's score
     unconverged_seeds: int = 0
 
     @property
@@ -289,7 +290,8 @@ class TaskResult:
         """Student / teacher on ``metric`` (:func:`zoo.results.retention`, as ``zoo results`` and the
         leaderboard compute it)."""
         s = self.student.get(metric)
-        return retention(s["mean"] if s else None, self.teacher.get(metric), self.floor.get(metric))
+        floor = self.constant.get(metric)
+        return retention(s["mean"] if s else None, self.teacher.get(metric), floor["mean"] if floor else None)
 
 
 def _teacher_identity(student: Student) -> tuple[str, str | None]:
@@ -342,8 +344,7 @@ def collect_eval(student: Student, records: list[dict[str, Any]] | None = None) 
                 if r["model"].get("role") == "random-baseline" and r["model"].get("id") in random_ids
             ]
         )
-        constants = [r for r in same if r["model"].get("role") == "constant-baseline"]
-        floor = {m: v["mean"] for m, v in _stats(_latest_per_seed(constants), task.metrics).items()}
+        constants = _latest_per_seed([r for r in same if r["model"].get("role") == "constant-baseline"])
         out.append(
             TaskResult(
                 task,
@@ -352,10 +353,10 @@ def collect_eval(student: Student, records: list[dict[str, Any]] | None = None) 
                 _stats(teachers, task.metrics),
                 _stats(randoms, task.metrics),
                 [r.get("seed") for r in own],
-                own + teachers + randoms,
+                own + teachers + randoms + constants,
                 t_rev,
+                _stats(constants, task.metrics),
                 record_protocol(own[0]),
-                floor,
                 sum((r.get("details") or {}).get("converged") is False for r in own),
             )
         )
@@ -450,6 +451,11 @@ def _fmt_score(s: dict[str, Any] | None) -> str:
     if s.get("ci95") is None:
         return f"{s['mean']:.1f} (1 seed)"
     return f"{s['mean']:.1f} ± {s['ci95']:.1f}"
+
+
+def _fmt_constant(s: dict[str, Any] | None) -> str:
+    """The constant baseline's score: deterministic, so no interval and no seed count."""
+    return NOT_EVALUATED if not s or s.get("mean") is None else f"{s['mean']:.1f}"
 
 
 def _fmt_duration(seconds: Any) -> str:
@@ -616,6 +622,7 @@ def _eval_context(tasks: list[TaskResult]) -> dict[str, Any]:
                     "student": _fmt_score(s),
                     "teacher": _fmt_score(te),
                     "random": _fmt_score(ra),
+                    "constant": _fmt_constant(t.constant.get(metric)),
                     "retention": retention,
                     "seeds": str(len(t.seeds)) if t.evaluated else "–",
                     "budget": t.budget or "–",

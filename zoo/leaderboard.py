@@ -95,7 +95,7 @@ TEMPLATE_PATH = REPO_ROOT / "model_cards" / "leaderboard.html.j2"
 DEFAULT_CARD_URL = "https://huggingface.co/time/{model_id}"
 ROLE_LABELS = {
     "student": "student", "teacher": "teacher", "random-baseline": "random baseline",
-    "shape-baseline": "shape baseline", "model": "model",
+    "constant-baseline": "constant baseline", "shape-baseline": "shape baseline", "model": "model",
 }
 _ROLE_ORDER = {r: i for i, r in enumerate(ROLE_LABELS)}
 _SIZE_ORDER = {"xs": 0, "s": 1, "m": 2}

@@ -1,9 +1,10 @@
 """Which models a command works on, and how to load them.
 
 A :class:`ModelRef` is a student directory, a teacher (Hub id, local dir or the offline teacher), a
-same-size randomly initialised student (``random-baseline``: what distillation bought) or a published
-architecture with random weights (``shape-baseline``: speed rows only). ``zoo eval``/``zoo bench`` with no
-``--model`` use :func:`default_models`.
+same-size randomly initialised student (``random-baseline``: what distillation bought), a published
+architecture with random weights (``shape-baseline``: speed rows only) or the constant baseline
+(``constant-baseline``: rules learnt from the train split, no weights; the floor of every task). ``zoo eval``/
+``zoo bench`` with no ``--model`` use :func:`default_models`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ SHAPE_BASELINES: dict[str, dict[str, Any]] = {
 }
 
 
+# The constant baseline (zoo.evaluation.constant): its id (``--model constant``) and the version of its rules
+CONSTANT_BASELINE_ID = "constant"
+CONSTANT_BASELINE_REVISION = "constant-v1"
+
+
 def student_id(lang: str, size: str) -> str:
     """The model id (and Hub repo name) of a student: ``time-xh-xs``."""
     return f"time-{lang}-{size}"
@@ -77,16 +83,28 @@ class ModelRef:
     config_from: str | None = None  # random-baseline: copy the architecture of this checkpoint
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def has_weights(self) -> bool:
+        """False for the constant baseline: nothing to load, count or time."""
+        return self.role != "constant-baseline"
+
+    def _require_weights(self) -> None:
+        if not self.has_weights:
+            raise UsageError(f"{self.id} is the constant baseline: it has no weights or tokenizer",
+                             hint="it is only evaluated (zoo eval --model constant), never loaded or timed")
+
     def load_tokenizer(self):
         """The tokenizer (AutoTokenizer) of this model."""
         from transformers import AutoTokenizer
 
+        self._require_weights()
         return AutoTokenizer.from_pretrained(self.tokenizer or self.path)
 
     def load_config(self):
         """The model config (random-weight models build theirs)."""
         from transformers import AutoConfig, BertConfig
 
+        self._require_weights()
         if self.config_from:
             return AutoConfig.from_pretrained(self.config_from)
         if self.config is not None:
@@ -98,13 +116,16 @@ class ModelRef:
         import torch
         from transformers import AutoModel
 
+        self._require_weights()
         if self.path and not self.config_from and self.config is None:
             return AutoModel.from_pretrained(self.path)
         torch.manual_seed(seed)
         return AutoModel.from_config(self.load_config())
 
     def revision(self) -> str:
-        """Content hash of a local dir, the resolved Hub commit, or a label for random weights."""
+        """A local dir's content hash, the Hub commit, or a label (random weights, constant rules)."""
+        if self.role == "constant-baseline":
+            return CONSTANT_BASELINE_REVISION
         if self.role == "random-baseline" and self.config_from:  # a new student config = a new baseline
             config = Path(self.config_from) / "config.json"
             return "random-init-" + hashlib.sha256(config.read_bytes()).hexdigest()[:8]
@@ -159,6 +180,11 @@ def random_baseline_ref(student: ModelRef) -> ModelRef:
     )
 
 
+def constant_baseline_ref() -> ModelRef:
+    """The constant baseline: majority label / most frequent tag per word form, no weights."""
+    return ModelRef(id=CONSTANT_BASELINE_ID, role="constant-baseline")
+
+
 def shape_baseline_ref(name: str, tokenizer: str) -> ModelRef:
     """A published architecture with random weights, for speed rows only."""
     if name not in SHAPE_BASELINES:
@@ -183,7 +209,8 @@ def model_from_arg(arg: str) -> ModelRef:
 def default_models(
     spec: LanguageSpec, sizes: list[str] | None = None, with_random: bool = True
 ) -> list[ModelRef]:
-    """The language's existing students (all sizes, or ``sizes``), their random baselines and the teacher."""
+    """The language's existing students (all sizes, or ``sizes``), their random baselines, the teacher and the
+    constant baseline (last: the floor of every task)."""
     refs: list[ModelRef] = []
     for size in sizes or spec.sizes:
         if sizes is None and not (student_dir(spec.code, size) / "config.json").is_file():
@@ -193,4 +220,5 @@ def default_models(
         if with_random:
             refs.append(random_baseline_ref(s))
     refs.append(teacher_ref(spec))
+    refs.append(constant_baseline_ref())
     return refs

@@ -13,7 +13,8 @@ Record schema ``time-zoo/result@1``::
      "scores": {metric: value (percent for task metrics)}, "details": {...},
      "wall_time_s": float, "environment": {...}, "date": ISO-8601 UTC}
 
-``role`` is one of ``student``, ``teacher``, ``random-baseline``, ``shape-baseline``, ``model``.
+``role`` is one of ``student``, ``teacher``, ``random-baseline``, ``shape-baseline``, ``constant-baseline``,
+``model``.
 """
 
 from __future__ import annotations

@@ -54,6 +54,7 @@ from zoo.bench.runtimes import (
 )
 from zoo.errors import UsageError, ZooError
 from zoo.models import (
+    CONSTANT_BASELINE_ID,
     SHAPE_BASELINES,
     ModelRef,
     count_parameters,
@@ -171,7 +172,8 @@ def bench_models(spec: LanguageSpec, model_args: Sequence[str] | None = None) ->
     Default: the language's distilled students, the teacher, an xs-shaped random student when no xs student
     exists, and the shape baselines (XLM-R base/large, mBERT). ``model_args`` may name ``teacher``,
     ``students``, a student id (``time-xh-xs``), a size (``xs``), ``shape/<name>`` (one of
-    :data:`zoo.models.SHAPE_BASELINES` or ``time-xs``), a checkpoint directory or a Hub id.
+    :data:`zoo.models.SHAPE_BASELINES` or ``time-xs``), a checkpoint directory or a Hub id. The constant
+    baseline has no weights: it is never timed, and naming it (``constant``) is an error.
     """
     teacher: ModelRef | None = None
 
@@ -189,6 +191,9 @@ def bench_models(spec: LanguageSpec, model_args: Sequence[str] | None = None) ->
         return refs
     refs = []
     for arg in model_args:
+        if arg == CONSTANT_BASELINE_ID:
+            raise UsageError("the constant baseline has no weights to time",
+                             hint="it is evaluated only: zoo eval --model constant")
         if arg == "teacher":
             refs.append(get_teacher())
         elif arg == "students":

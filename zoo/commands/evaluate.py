@@ -13,8 +13,9 @@ def eval_cmd(
     model: list[str] = typer.Option(
         None, "--model", "-m",
         help="Model to evaluate (repeatable): a student id (time-xh-xs), its random baseline (random-xh-xs), "
-        "'teacher', a checkpoint directory or a Hub id. Default: the language's students, their random "
-        "baselines and the teacher.",
+        "'teacher', 'constant' (majority label / most frequent tag per word, no training), a checkpoint "
+        "directory or a Hub id. Default: the language's students, their random baselines, the teacher and "
+        "the constant baseline.",
     ),
     tasks: str = typer.Option(None, "--tasks", "-t", help="Comma-separated task names (default: all)."),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds 0..N-1, one record each."),

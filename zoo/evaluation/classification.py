@@ -67,6 +67,12 @@ def predict_labels(model, encoded, collator, batch_size: int, bf16: bool = False
     return out
 
 
+def write_label_predictions(path: Path, labels: list[str], gold: list[int], pred: list[int]) -> Path:
+    """The score split's predictions as TSV: ``row, gold, predicted`` (label names), written atomically."""
+    rows = [f"{i}\t{labels[g]}\t{labels[p]}" for i, (g, p) in enumerate(zip(gold, pred, strict=True))]
+    return write_text_atomic(path, "# row\tgold\tpredicted\n" + "\n".join(rows) + "\n")
+
+
 def run_classification_task(
     model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, out_dir: Path
 ) -> TaskRun:
@@ -105,9 +111,7 @@ def run_classification_task(
     scores = {m: all_scores[m] for m in task.metrics}
     phases["score"] = time.perf_counter() - clock
 
-    path = out_dir / "predictions.tsv"
-    rows = [f"{i}\t{labels[g]}\t{labels[p]}" for i, (g, p) in enumerate(zip(y_score, pred, strict=True))]
-    write_text_atomic(path, "# row\tgold\tpredicted\n" + "\n".join(rows) + "\n")
+    path = write_label_predictions(out_dir / "predictions.tsv", labels, y_score, pred)
     truncated = sum(len(ids) >= budget.max_length for ids in enc_score["input_ids"])
     details = {
         **fit_details(task, budget, fitted, splits.sizes(), phases),

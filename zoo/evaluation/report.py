@@ -19,9 +19,10 @@ from typing import Any
 from zoo.registry import SIZES, LanguageSpec
 from zoo.results import PROTOCOL_LABELS, load_records, mean_ci95, record_protocol, retention, retention_text
 
-ROLE_ORDER = {"student": 0, "random-baseline": 1, "model": 2, "shape-baseline": 3, "teacher": 4}
+ROLE_ORDER = {"student": 0, "random-baseline": 1, "constant-baseline": 2, "model": 3, "shape-baseline": 4,
+              "teacher": 5}
 ROLE_LABELS = {"random-baseline": "random init", "teacher": "teacher", "model": "", "student": "",
-               "shape-baseline": "shape"}
+               "shape-baseline": "shape", "constant-baseline": "constant baseline"}
 
 
 def _model_order(m: dict[str, Any]) -> tuple:

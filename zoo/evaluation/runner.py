@@ -2,7 +2,9 @@
 
 Dispatch by task family: ``ner``/``pos`` → :mod:`zoo.evaluation.tagging`, ``nli``/``rte``/``topic`` →
 :mod:`zoo.evaluation.classification`, ``ud`` → ``zoo.evaluation.ud_model`` (imported lazily). Each family
-function has the signature of :class:`~zoo.evaluation.types.TaskFunction`.
+function has the signature of :class:`~zoo.evaluation.types.TaskFunction`. The constant baseline (role
+``constant-baseline``) goes to :mod:`zoo.evaluation.constant` instead, for every family; it is
+deterministic, so it runs with seed 0 only whatever the seeds asked.
 
 Resume: a run whose record exists (same model id + revision, task + version, seed and preset) is skipped
 unless ``force``. A record is written atomically only after its run finished, so a killed evaluation
@@ -37,7 +39,9 @@ from zoo.evaluation import lr_search
 from zoo.evaluation.budget import EvalBudget
 from zoo.evaluation.types import TaskFunction, TaskRun
 from zoo.models import (
+    CONSTANT_BASELINE_ID,
     ModelRef,
+    constant_baseline_ref,
     count_parameters,
     default_models,
     model_from_arg,
@@ -80,8 +84,14 @@ def task_function(family: str) -> TaskFunction:
 
 
 def run_task(model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, out_dir: Path) -> TaskRun:
-    """One fine-tuning run of ``model`` on ``task``, dispatched by the task's family."""
-    run = task_function(task.family)(model, task, seed, budget, out_dir)
+    """One fine-tuning run of ``model`` on ``task``, dispatched by the task's family (the constant baseline:
+    its rules, no training)."""
+    if model.role == "constant-baseline":
+        from zoo.evaluation.constant import run_constant_task
+
+        run = run_constant_task(model, task, seed, budget, out_dir)
+    else:
+        run = task_function(task.family)(model, task, seed, budget, out_dir)
     missing = [m for m in task.metrics if m not in run.scores]
     if missing:
         raise ZooError(f"{task.key}: the {task.family} run returned no score for {missing}")
@@ -96,7 +106,8 @@ def record_task(task: TaskSpec, budget: EvalBudget) -> dict[str, Any]:
 
 def resolve_models(spec: LanguageSpec, args: Iterable[str] | None) -> list[ModelRef]:
     """``--model`` values: ``teacher``, a student id (``time-xh-xs``), its random baseline (``random-xh-xs``),
-    a student directory, any local checkpoint directory or a Hub id. None: :func:`default_models`."""
+    ``constant`` (the constant baseline), a student directory, any local checkpoint directory or a Hub id.
+    None: :func:`default_models`."""
     args = [a for a in (args or []) if a]
     if not args:
         return default_models(spec)
@@ -107,6 +118,8 @@ def resolve_models(spec: LanguageSpec, args: Iterable[str] | None) -> list[Model
         path = Path(arg).expanduser()
         if arg == "teacher":
             refs.append(teacher_ref(spec))
+        elif arg == CONSTANT_BASELINE_ID:
+            refs.append(constant_baseline_ref())
         elif arg in students:
             refs.append(student_ref(spec, students[arg]))
         elif arg in randoms:
@@ -144,7 +157,7 @@ def run_line(label: str, record: dict[str, Any]) -> str:
     main = t["main_metric"]
     scores = [f"{main} {record['scores'][main]:.2f}"]
     scores += [f"{k} {v:.2f}" for k, v in record["scores"].items() if k != main]
-    epoch = f"best epoch {d['best_epoch']} of {d['epochs_run']}" if d.get("epochs_run") else None
+    epoch = f"best epoch {d['best_epoch']} of {d['epochs_run']}" if d.get("epochs_run") else d.get("rule")
     lr = f"lr {d['learning_rate']:g}" if d.get("learning_rate") else None
     flag = "NOT CONVERGED (still rising at max_epochs)" if d.get("converged") is False else None
     wall = record.get("wall_time_s")
@@ -194,6 +207,8 @@ class _ModelIdentity:
         self._info: ModelInfo | None = None
 
     def info(self) -> ModelInfo:
+        if self._info is None and not self.ref.has_weights:  # the constant baseline: no parameters
+            self._info = self.ref.info({})
         if self._info is None:
             from zoo.evaluation.training import quiet_transformers
 
@@ -228,7 +243,7 @@ def evaluate(
 
     listener = listener or EvalListener()
     seeds = list(seeds)
-    plan = [(m, t, s) for m in models for t in tasks for s in seeds]
+    plan = [(m, t, s) for m in models for t in tasks for s in model_seeds(m, seeds)]
     listener.start(len(plan))
     identities = {id(m): _ModelIdentity(m) for m in models}
     done: dict[int, tuple[Path, dict[str, Any], bool]] = {}  # plan index -> (record file, record, skipped)
@@ -276,6 +291,14 @@ def evaluate(
         (summary.skipped if skipped else summary.written).append(path)
         summary.records.append(record)
     return summary
+
+
+UNTRAINED_ROLES = ("constant-baseline", "peer")  # nothing is fine-tuned: one run, no learning-rate search
+
+
+def model_seeds(model: ModelRef, seeds: list[int]) -> list[int]:
+    """The seeds ``model`` runs with: seed 0 alone for the (deterministic) constant baseline."""
+    return [0] if model.role in UNTRAINED_ROLES else seeds
 
 
 def _changed_fields(record: dict[str, Any], fields: dict[str, Any]) -> list[str]:
@@ -329,7 +352,7 @@ def _run_one(
                          budget=budget.name)
     scratch_root = work_dir() / "runs" / "eval" / slug(spec.code) / slug(model.id)
     scratch_root.mkdir(parents=True, exist_ok=True)
-    grid = budget.search_grid
+    grid = budget.search_grid if model.role not in UNTRAINED_ROLES else (budget.learning_rate,)
 
     def train(rate: float, run_seed: int) -> TaskRun:
         scratch = Path(tempfile.mkdtemp(prefix=f"{slug(task.name)}-seed{run_seed}-", dir=scratch_root))

@@ -142,6 +142,16 @@ def score_tags(task: TaskSpec, gold: list[list[str]], pred: list[list[str]]) -> 
     return {m: scores[m] for m in task.metrics}
 
 
+def write_tag_predictions(path: Path, sentences: list[list[str]], gold: list[list[str]],
+                          pred: list[list[str]]) -> Path:
+    """The score split's predictions as TSV: ``token, gold, predicted``, a blank line after each sentence."""
+    lines = []
+    for words, gold_tags, tags in zip(sentences, gold, pred, strict=True):
+        lines.extend(f"{w}\t{g}\t{p}" for w, g, p in zip(words, gold_tags, tags, strict=True))
+        lines.append("")
+    return write_text_atomic(path, "# token\tgold\tpredicted\n" + "\n".join(lines) + "\n")
+
+
 def run_tagging_task(
     model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, out_dir: Path
 ) -> TaskRun:
@@ -184,12 +194,7 @@ def run_tagging_task(
     scores = score_tags(task, score_gold, pred)
     phases["score"] = time.perf_counter() - clock
 
-    path = out_dir / "predictions.tsv"
-    lines = []
-    for words, gold, tags in zip(score["tokens"], score_gold, pred, strict=True):
-        lines.extend(f"{w}\t{g}\t{p}" for w, g, p in zip(words, gold, tags, strict=True))
-        lines.append("")
-    write_text_atomic(path, "# token\tgold\tpredicted\n" + "\n".join(lines) + "\n")
+    path = write_tag_predictions(out_dir / "predictions.tsv", score["tokens"], score_gold, pred)
     details = {
         **fit_details(task, budget, fitted, splits.sizes(), phases),
         "windows": {"train": len(enc_train.window_sentence), "score": len(enc_score.window_sentence)},

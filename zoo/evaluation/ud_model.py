@@ -69,6 +69,26 @@ def with_predictions(gold: list[Sentence], preds) -> list[Sentence]:
     return out
 
 
+def write_and_score(task: TaskSpec, score: list[Sentence], full_score: list[Sentence], preds,
+                    out_dir: Path) -> tuple[Path, dict[str, float], Path | None]:
+    """Write ``score`` with ``preds`` as ``out_dir/predictions.conllu``; its CoNLL 2018 scores (percent).
+
+    The gold file is the data file itself when ``score`` is the whole file, else ``score`` written out as
+    ``out_dir/gold.conllu`` (returned third, None otherwise), so that the pair can be re-scored
+    (``zoo score ud GOLD SYSTEM`` or the official script).
+    """
+    system = format_conllu(with_predictions(score, preds))
+    pred_path = write_text_atomic(out_dir / "predictions.conllu", system)
+    name, lo, hi = parse_split(task.splits["score"])
+    subset = None
+    if (lo, hi) == (0, 100) and len(score) == len(full_score):
+        gold_path = data_dir() / task.local[name]
+    else:
+        gold_path = subset = write_text_atomic(out_dir / "gold.conllu", format_conllu(score))
+    metrics = ud_metrics.evaluate_conllu(gold_path, pred_path)
+    return pred_path, {m: round(100 * metrics[m].f1, 4) for m in task.metrics}, subset
+
+
 log = logging.getLogger(__name__)  # per-epoch lines; the runner shows its own progress
 
 
@@ -137,16 +157,7 @@ def run_ud_task(model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, 
     fitted.numerics = {"bf16": False, "mode": "fp32 (the UD training loop has no bf16 path)"}
     clock = time.perf_counter()
     preds = predict(net, enc_score, [s.column("form") for s in score], eval_bs, pad_id)
-    pred_path = out_dir / "predictions.conllu"
-    write_text_atomic(pred_path, format_conllu(with_predictions(score, preds)))
-    name, lo, hi = parse_split(task.splits["score"])
-    subset = None
-    if (lo, hi) == (0, 100) and len(score) == len(full_score):
-        gold_path = data_dir() / task.local[name]
-    else:  # kept beside the predictions, so that the pair can be re-scored (zoo score ud GOLD SYSTEM)
-        gold_path = subset = write_text_atomic(out_dir / "gold.conllu", format_conllu(score))
-    metrics = ud_metrics.evaluate_conllu(gold_path, pred_path)
-    scores = {m: round(100 * metrics[m].f1, 4) for m in task.metrics}
+    pred_path, scores, subset = write_and_score(task, score, full_score, preds, out_dir)
     phases["score"] = time.perf_counter() - clock
     _log(task, ", ".join(f"{m} {v:.2f}" for m, v in scores.items()))
 
@@ -154,7 +165,7 @@ def run_ud_task(model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, 
               "train_available": len(full_train)}
     details = {
         **fit_details(task, budget, fitted, splits, phases),
-        "gold": str(gold_path) if subset is None else None,
+        "gold": None if subset else str(data_dir() / task.local[parse_split(task.splits["score"])[0]]),
         "words": {"train": sum(len(s.words) for s in train), "score": sum(len(s.words) for s in score)},
         "segments": {"train": sum(len(e.segments) for e in enc_train),
                      "score": sum(len(e.segments) for e in enc_score)},
