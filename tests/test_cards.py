@@ -329,3 +329,46 @@ def test_learning_curve_and_smoke_scores_never_reach_model_index(fixture_student
     label = "smoke test" if preset == "smoke" else "learning-curve point"
     row = next(line for line in card.text.splitlines() if line.startswith("| masakhaner | f1 (main) |"))
     assert f"{preset} ({label}" in row
+
+
+def test_results_card_and_leaderboard_print_the_same_retention(fixture_student_template):
+    """One definition of retention: ``zoo results``, the card and the leaderboard agree, from the same
+    records, both where the ratio is defined and where the teacher is at chance (left out of the mean)."""
+    from zoo.evaluation.report import load_summary
+    from zoo.leaderboard import build_leaderboard
+    from zoo.results import retention_text
+
+    path = install_student(fixture_student_template)
+    saved = add_eval_records(path, ["masakhaner", "afrixnli"], seeds=3)
+    spec = get_language("xh")
+    floors = {"masakhaner": 1.0, "afrixnli": 99.0}  # afrixnli: every teacher is "at chance" below 99
+    for name, floor in floors.items():
+        t = spec.tasks[name]
+        task = {"name": name, "family": t.family, "version": t.version, "main_metric": t.main_metric,
+                "budget": "standard"}
+        save_record(make_record("eval", "xh", ModelInfo("constant", "constant-v1", "constant-baseline"),
+                                task, dict.fromkeys(t.metrics, floor), seed=0))
+    expected = {
+        "masakhaner": statistics.mean(saved[("student", "masakhaner")]["f1"])
+        / statistics.mean(saved[("teacher", "masakhaner")]["f1"]),
+        "afrixnli": None,
+    }
+    summary = {r["task"]: r["retention"]["time-xh-xs"] for r in load_summary("xh", spec)}
+    [lang] = [x for x in build_leaderboard()["languages"] if x["code"] == "xh"]
+    board = next(r for r in build_leaderboard()["rows"] if r["model_id"] == "time-xh-xs")
+    text = cards.write_card("xh", "xs").read_text(encoding="utf-8")
+    for name, ratio in expected.items():
+        metric = spec.tasks[name].main_metric
+        row = next(line for line in text.splitlines() if line.startswith(f"| {name} | {metric} (main) |"))
+        card_cell = row.split("|")[7].strip()
+        assert summary[name]["ratio"] == board["tasks"][name]["retention"] == (
+            pytest.approx(ratio) if ratio is not None else None)
+        assert card_cell == retention_text(summary[name])
+        if ratio is None:
+            assert card_cell == "n/a (teacher at chance)"
+            assert summary[name]["status"] == board["tasks"][name]["retention_status"] == "teacher at chance"
+        else:
+            assert card_cell == f"{100 * ratio:.1f} %"
+    # the mean retention leaves the at-chance task out
+    assert board["mean_retention"] == pytest.approx(expected["masakhaner"])
+    assert lang["retention_reference"] == TEACHER
