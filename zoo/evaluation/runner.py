@@ -2,7 +2,10 @@
 
 Dispatch by task family: ``ner``/``pos`` → :mod:`zoo.evaluation.tagging`, ``nli``/``rte``/``topic`` →
 :mod:`zoo.evaluation.classification`, ``ud`` → ``zoo.evaluation.ud_model`` (imported lazily). Each family
-function has the signature of :class:`~zoo.evaluation.types.TaskFunction`.
+function has the signature of :class:`~zoo.evaluation.types.TaskFunction`. A peer pipeline (role ``peer``,
+``spacy:<package>``) is not fine-tuned: it goes to its library's function (:data:`PEER_FUNCTIONS`), is
+planned for seed 0 only (it is deterministic: more seeds would be identical records), and a task its
+library cannot score stops the run before anything runs.
 
 Resume: a run whose record exists (same model id + revision, task + version, seed and preset) is skipped
 unless ``force``. A record is written atomically only after its run finished, so a killed evaluation
@@ -57,6 +60,11 @@ FAMILY_FUNCTIONS: dict[str, tuple[str, str]] = {
     "topic": ("zoo.evaluation.classification", "run_classification_task"),
     "ud": ("zoo.evaluation.ud_model", "run_ud_task"),
 }
+# peer library (ModelRef.extra["library"]) -> (module, function, task check)
+PEER_FUNCTIONS: dict[str, tuple[str, str, str]] = {
+    "spacy": ("zoo.evaluation.spacy_peer", "run_spacy_task", "check_peer_task"),
+}
+PEER_SEEDS = (0,)
 
 
 def task_function(family: str) -> TaskFunction:
@@ -77,9 +85,20 @@ def task_function(family: str) -> TaskFunction:
     return getattr(mod, name)
 
 
+def _peer_module(model: ModelRef):
+    library = model.extra.get("library")
+    if library not in PEER_FUNCTIONS:
+        raise ZooError(f"{model.id}: no evaluation for peer pipelines of '{library}'")
+    module, run_name, check_name = PEER_FUNCTIONS[library]
+    mod = importlib.import_module(module)
+    return getattr(mod, run_name), getattr(mod, check_name)
+
+
 def run_task(model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, out_dir: Path) -> TaskRun:
-    """One fine-tuning run of ``model`` on ``task``, dispatched by the task's family."""
-    run = task_function(task.family)(model, task, seed, budget, out_dir)
+    """One fine-tuning run of ``model`` on ``task``, dispatched by the task's family (a peer pipeline: by
+    its library, without fine-tuning)."""
+    fn = _peer_module(model)[0] if model.role == "peer" else task_function(task.family)
+    run = fn(model, task, seed, budget, out_dir)
     missing = [m for m in task.metrics if m not in run.scores]
     if missing:
         raise ZooError(f"{task.key}: the {task.family} run returned no score for {missing}")
@@ -94,7 +113,8 @@ def record_task(task: TaskSpec, budget: EvalBudget) -> dict[str, Any]:
 
 def resolve_models(spec: LanguageSpec, args: Iterable[str] | None) -> list[ModelRef]:
     """``--model`` values: ``teacher``, a student id (``time-xh-xs``), its random baseline (``random-xh-xs``),
-    a student directory, any local checkpoint directory or a Hub id. None: :func:`default_models`."""
+    a student directory, any local checkpoint directory, a Hub id or ``spacy:<package>`` (a peer pipeline).
+    None: :func:`default_models`."""
     args = [a for a in (args or []) if a]
     if not args:
         return default_models(spec)
@@ -154,6 +174,10 @@ class _ModelIdentity:
         self._info: ModelInfo | None = None
 
     def info(self) -> ModelInfo:
+        if self._info is None and self.ref.role == "peer":
+            from zoo.peers.spacy_pipeline import load_pipeline, pipeline_params
+
+            self._info = self.ref.info(pipeline_params(load_pipeline(self.ref)))
         if self._info is None:
             from zoo.evaluation.training import quiet_transformers
 
@@ -188,7 +212,12 @@ def evaluate(
 
     listener = listener or EvalListener()
     seeds = list(seeds)
-    plan = [(m, t, s) for m in models for t in tasks for s in seeds]
+    for m in models:
+        if m.role == "peer":
+            check = _peer_module(m)[1]
+            for t in tasks:
+                check(m, t)
+    plan = [(m, t, s) for m in models for t in tasks for s in (PEER_SEEDS if m.role == "peer" else seeds)]
     listener.start(len(plan))
     identities = {id(m): _ModelIdentity(m) for m in models}
     done: dict[int, tuple[Path, dict[str, Any], bool]] = {}  # plan index -> (record file, record, skipped)
