@@ -16,9 +16,9 @@ from typing import Any
 from zoo.registry import SIZES, LanguageSpec
 from zoo.results import load_records, mean_ci95
 
-ROLE_ORDER = {"student": 0, "random-baseline": 1, "model": 2, "shape-baseline": 3, "teacher": 4}
+ROLE_ORDER = {"student": 0, "random-baseline": 1, "model": 2, "shape-baseline": 3, "teacher": 4, "peer": 5}
 ROLE_LABELS = {"random-baseline": "random init", "teacher": "teacher", "model": "", "student": "",
-               "shape-baseline": "shape"}
+               "shape-baseline": "shape", "peer": "peer pipeline"}
 
 
 def _model_order(m: dict[str, Any]) -> tuple:
