@@ -54,15 +54,6 @@ def cap_sentences(sentences: list[Sentence], n: int | None) -> list[Sentence]:
     return [sentences[i] for i in sorted(int(i) for i in keep)]
 
 
-def score_gold_file(task: TaskSpec, score: list[Sentence], full_score: list[Sentence], out_dir: Path) -> Path:
-    """The gold file of the scored sentences: the data file itself when the whole file is scored, else
-    ``out_dir/gold.conllu`` written from them (a sliced or capped score split)."""
-    name, lo, hi = parse_split(task.splits["score"])
-    if (lo, hi) == (0, 100) and len(score) == len(full_score):
-        return data_dir() / task.local[name]
-    return write_text_atomic(Path(out_dir) / "gold.conllu", format_conllu(score))
-
-
 def with_predictions(gold: list[Sentence], preds) -> list[Sentence]:
     """Copies of the gold sentences with the predicted columns (DEPS ``_``); the rest kept verbatim."""
     out = []
@@ -141,7 +132,12 @@ def run_ud_task(model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, 
     preds = predict(net, enc_score, [s.column("form") for s in score], eval_bs, pad_id)
     pred_path = out_dir / "predictions.conllu"
     write_text_atomic(pred_path, format_conllu(with_predictions(score, preds)))
-    metrics = ud_metrics.evaluate_conllu(score_gold_file(task, score, full_score, out_dir), pred_path)
+    name, lo, hi = parse_split(task.splits["score"])
+    if (lo, hi) == (0, 100) and len(score) == len(full_score):
+        gold_path = data_dir() / task.local[name]
+    else:
+        gold_path = write_text_atomic(out_dir / "gold.conllu", format_conllu(score))
+    metrics = ud_metrics.evaluate_conllu(gold_path, pred_path)
     scores = {m: round(100 * metrics[m].f1, 4) for m in task.metrics}
     _log(task, ", ".join(f"{m} {v:.2f}" for m, v in scores.items()))
 
