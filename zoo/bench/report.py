@@ -14,7 +14,7 @@ from typing import Any
 from zoo.bench.runtimes import RUNTIMES
 
 XLMR_LARGE = "shape/xlm-roberta-large"
-_ROLE_ORDER = {"student": 0, "model": 1, "shape-baseline": 3, "teacher": 2, "random-baseline": 4}
+_ROLE_ORDER = {"student": 0, "model": 1, "shape-baseline": 3, "teacher": 2, "random-baseline": 4, "peer": 5}
 COLUMNS = [
     "model",
     "kind",
@@ -46,7 +46,8 @@ def _kind(rec: dict[str, Any]) -> str:
     role = rec["model"].get("role")
     if role == "shape-baseline":
         return "shape baseline (random weights)"
-    return {"student": "student", "teacher": "teacher", "model": "model"}.get(role, role or "model")
+    return {"student": "student", "teacher": "teacher", "model": "model", "peer": "peer pipeline"}.get(
+        role, role or "model")
 
 
 def _sort_key(rec: dict[str, Any]) -> tuple:

@@ -625,6 +625,7 @@ def bench_runtime(
 # the whole run
 
 
+
 @dataclass
 class BenchSummary:
     """What one ``run_bench`` did."""
@@ -634,6 +635,18 @@ class BenchSummary:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+
+def _bench_peer(spec: LanguageSpec, ref: ModelRef, sentences: list[str], cfg: BenchConfig, run_id: str,
+                source: dict[str, Any], summary: BenchSummary, log: Callable[[str], None]) -> None:
+    """A peer pipeline (``spacy:<package>``): :func:`zoo.bench.peer.bench_peer`, errors into ``summary``."""
+    from zoo.bench.peer import bench_peer
+
+    try:
+        summary.written.append(bench_peer(spec, ref, sentences, cfg, run_id, source, log))
+    except ZooError as e:
+        summary.errors.append(f"{ref.id}: {e}")
+        log(f"  error: {e}")
 
 
 def decide_spin(spin: bool | None, device: str = "cpu") -> dict[str, Any]:
@@ -686,7 +699,11 @@ def run_bench(
     log: Callable[[str], None] = lambda s: None,
 ) -> BenchSummary:
     """Benchmark ``refs`` x ``cfg.runtimes`` on the language's sentences; one record per pair (existing
-    records are skipped unless ``force``)."""
+    records are skipped unless ``force``). A peer pipeline (role ``peer``) gets its one runtime,
+    :data:`zoo.bench.peer.RUNTIME`, timed by :mod:`zoo.bench.peer`."""
+    from zoo.bench.peer import RUNTIME as PEER_RUNTIME
+    from zoo.bench.peer import peer_config
+
     cfg.validate()
     if cfg.thread_policy is None:
         cfg.thread_policy = decide_spin(cfg.spin, cfg.device)
@@ -699,8 +716,9 @@ def run_bench(
     for ref in refs:
         revision = ref.revision()
         missing = []
-        for name in cfg.runtimes:
-            old = find_record("bench", spec.code, ref.id, revision, task["name"], TASK_VERSION, variant=name)
+        name_of_task = peer_config(cfg).task()["name"] if ref.role == "peer" else task["name"]
+        for name in (PEER_RUNTIME,) if ref.role == "peer" else cfg.runtimes:
+            old = find_record("bench", spec.code, ref.id, revision, name_of_task, TASK_VERSION, variant=name)
             if old is not None and not force:
                 summary.skipped.append(old)
             else:
@@ -711,7 +729,7 @@ def run_bench(
         return summary
     sentences, source = bench_sentences(spec, limit=(4 if cfg.quick else 16) * POOL_SIZE)
     roofline = None
-    if cfg.roofline and not cfg.device.startswith("cuda"):
+    if cfg.roofline and not cfg.device.startswith("cuda") and any(r.role != "peer" for r, _ in todo):
         log("measuring the matrix-multiply roofline")
         roofline = measure_roofline(
             cfg.threads, spin=cfg.spin, **({"m": 256, "min_runs": 3, "min_seconds": 0.2} if cfg.quick else {})
@@ -724,6 +742,9 @@ def run_bench(
     for ref, names in todo:
         log(f"{ref.id} ({ref.role}): {', '.join(names)}")
         start = time.perf_counter()
+        if ref.role == "peer":  # a pipeline of another library: zoo.bench.peer
+            _bench_peer(spec, ref, sentences, cfg, run_id, source, summary, log)
+            continue
         try:
             ctx = prepare_model(ref, sentences, cfg, [n for n in names if n.startswith("onnx")], log)
         except ZooError as e:

@@ -27,9 +27,10 @@ def bench_cmd(
         "--model",
         "-m",
         help="Model to time (repeatable): 'teacher', 'students', a student id (time-xh-xs) or size (xs), "
-        "'shape/xlm-roberta-large' (or another shape baseline, or 'shape/time-xs'), a checkpoint directory "
-        "or a Hub id. Default: students, teacher, an xs-shaped random student if no xs student exists, and "
-        "the shape baselines XLM-R base/large and mBERT.",
+        "'shape/xlm-roberta-large' (or another shape baseline, or 'shape/time-xs'), a checkpoint directory, "
+        "a Hub id or spacy:<package> (a spaCy pipeline, timed as runtime 'spacy' on the CPU). Default: "
+        "students, teacher, an xs-shaped random student if no xs student exists, and the shape baselines "
+        "XLM-R base/large and mBERT.",
     ),
     runtime: str = typer.Option(
         None,

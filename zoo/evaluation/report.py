@@ -20,9 +20,9 @@ from zoo.registry import SIZES, LanguageSpec
 from zoo.results import PROTOCOL_LABELS, load_records, mean_ci95, record_protocol, retention, retention_text
 
 ROLE_ORDER = {"student": 0, "random-baseline": 1, "constant-baseline": 2, "model": 3, "shape-baseline": 4,
-              "teacher": 5}
+              "teacher": 5, "peer": 6}
 ROLE_LABELS = {"random-baseline": "random init", "teacher": "teacher", "model": "", "student": "",
-               "shape-baseline": "shape", "constant-baseline": "constant baseline"}
+               "shape-baseline": "shape", "constant-baseline": "constant baseline", "peer": "peer pipeline"}
 
 
 def _model_order(m: dict[str, Any]) -> tuple:

@@ -3,8 +3,10 @@
 Dispatch by task family: ``ner``/``pos`` → :mod:`zoo.evaluation.tagging`, ``nli``/``rte``/``topic`` →
 :mod:`zoo.evaluation.classification`, ``ud`` → ``zoo.evaluation.ud_model`` (imported lazily). Each family
 function has the signature of :class:`~zoo.evaluation.types.TaskFunction`. The constant baseline (role
-``constant-baseline``) goes to :mod:`zoo.evaluation.constant` instead, for every family; it is
-deterministic, so it runs with seed 0 only whatever the seeds asked.
+``constant-baseline``) goes to :mod:`zoo.evaluation.constant` instead, for every family. A peer pipeline
+(role ``peer``, ``spacy:<package>``) is not fine-tuned: it goes to its library's function
+(:data:`PEER_FUNCTIONS`), and a task its library cannot score stops the run before anything runs. Both are
+deterministic, so they run with seed 0 only whatever the seeds asked, and without a learning-rate search.
 
 Resume: a run whose record exists (same model id + revision, task + version, seed and preset) is skipped
 unless ``force``. A record is written atomically only after its run finished, so a killed evaluation
@@ -63,6 +65,10 @@ FAMILY_FUNCTIONS: dict[str, tuple[str, str]] = {
     "topic": ("zoo.evaluation.classification", "run_classification_task"),
     "ud": ("zoo.evaluation.ud_model", "run_ud_task"),
 }
+# peer library (ModelRef.extra["library"]) -> (module, function, task check)
+PEER_FUNCTIONS: dict[str, tuple[str, str, str]] = {
+    "spacy": ("zoo.evaluation.spacy_peer", "run_spacy_task", "check_peer_task"),
+}
 
 
 def task_function(family: str) -> TaskFunction:
@@ -83,15 +89,27 @@ def task_function(family: str) -> TaskFunction:
     return getattr(mod, name)
 
 
+def _peer_module(model: ModelRef):
+    library = model.extra.get("library")
+    if library not in PEER_FUNCTIONS:
+        raise ZooError(f"{model.id}: no evaluation for peer pipelines of '{library}'")
+    module, run_name, check_name = PEER_FUNCTIONS[library]
+    mod = importlib.import_module(module)
+    return getattr(mod, run_name), getattr(mod, check_name)
+
+
 def run_task(model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, out_dir: Path) -> TaskRun:
     """One fine-tuning run of ``model`` on ``task``, dispatched by the task's family (the constant baseline:
-    its rules, no training)."""
+    its rules; a peer pipeline: its library; neither is fine-tuned)."""
     if model.role == "constant-baseline":
         from zoo.evaluation.constant import run_constant_task
 
-        run = run_constant_task(model, task, seed, budget, out_dir)
+        fn = run_constant_task
+    elif model.role == "peer":
+        fn = _peer_module(model)[0]
     else:
-        run = task_function(task.family)(model, task, seed, budget, out_dir)
+        fn = task_function(task.family)
+    run = fn(model, task, seed, budget, out_dir)
     missing = [m for m in task.metrics if m not in run.scores]
     if missing:
         raise ZooError(f"{task.key}: the {task.family} run returned no score for {missing}")
@@ -106,7 +124,8 @@ def record_task(task: TaskSpec, budget: EvalBudget) -> dict[str, Any]:
 
 def resolve_models(spec: LanguageSpec, args: Iterable[str] | None) -> list[ModelRef]:
     """``--model`` values: ``teacher``, a student id (``time-xh-xs``), its random baseline (``random-xh-xs``),
-    ``constant`` (the constant baseline), a student directory, any local checkpoint directory or a Hub id.
+    ``constant`` (the constant baseline), a student directory, any local checkpoint directory, a Hub id or
+    ``spacy:<package>`` (a peer pipeline).
     None: :func:`default_models`."""
     args = [a for a in (args or []) if a]
     if not args:
@@ -207,6 +226,10 @@ class _ModelIdentity:
         self._info: ModelInfo | None = None
 
     def info(self) -> ModelInfo:
+        if self._info is None and self.ref.role == "peer":
+            from zoo.peers.spacy_pipeline import load_pipeline, pipeline_params
+
+            self._info = self.ref.info(pipeline_params(load_pipeline(self.ref)))
         if self._info is None and not self.ref.has_weights:  # the constant baseline: no parameters
             self._info = self.ref.info({})
         if self._info is None:
@@ -243,6 +266,11 @@ def evaluate(
 
     listener = listener or EvalListener()
     seeds = list(seeds)
+    for m in models:
+        if m.role == "peer":
+            check = _peer_module(m)[1]
+            for t in tasks:
+                check(m, t)
     plan = [(m, t, s) for m in models for t in tasks for s in model_seeds(m, seeds)]
     listener.start(len(plan))
     identities = {id(m): _ModelIdentity(m) for m in models}
