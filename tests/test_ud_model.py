@@ -194,3 +194,18 @@ def test_french_multi_word_tokens_are_kept(tiny_model, data_root, tmp_path):
         assert s.tokens == gold[s.sent_id].tokens
         assert s.column("form") == gold[s.sent_id].column("form")
     assert set(run.scores) == set(task.metrics)
+
+
+def test_a_capped_score_split_comes_with_its_gold_subset_that_rescores_to_the_same_numbers(ga_run):
+    """A smoke run scores 64 sentences: the gold file of exactly those sentences comes with the predictions,
+    so that ``zoo score ud GOLD SYSTEM`` (or the official script) on the pair gives the record's scores."""
+    from zoo.evaluation import ud_metrics
+
+    task, run = ga_run
+    assert run.gold is not None and run.gold.is_file()
+    gold, pred = read_conllu(run.gold), read_conllu(run.predictions)
+    assert [s.sent_id for s in gold] == [s.sent_id for s in pred]
+    assert len(gold) == PRESETS["smoke"].max_eval_examples
+    rescored = ud_metrics.evaluate_conllu(run.gold, run.predictions)
+    assert {m: round(100 * rescored[m].f1, 4) for m in task.metrics} == run.scores
+    assert run.details["gold"] is None  # the record points at the kept subset instead (zoo eval moves it)

@@ -14,6 +14,7 @@ from pathlib import Path
 from zoo.errors import DataError
 from zoo.evaluation import metrics
 from zoo.evaluation.budget import EvalBudget
+from zoo.evaluation.task_vocab import compact_embeddings
 from zoo.evaluation.training import (
     choose_numerics,
     fit,
@@ -96,6 +97,8 @@ def run_classification_task(
 
     clock = time.perf_counter()
     net = load_head_model(model, AutoModelForSequenceClassification, labels, seed)
+    (enc_train, enc_select, enc_score), embedding_rows = compact_embeddings(
+        net, [enc_train, enc_select, enc_score], tokenizer.pad_token_id)
     phases["load"] += time.perf_counter() - clock
     numerics = choose_numerics(net, enc_train, collator, budget)
     bf16 = numerics["bf16"]
@@ -116,6 +119,7 @@ def run_classification_task(
     details = {
         **fit_details(task, budget, fitted, splits.sizes(), phases),
         "score_truncated": truncated,
+        "embedding_rows": embedding_rows,
         "labels": labels,
     }
     return TaskRun(scores=scores, details=details, predictions=path)

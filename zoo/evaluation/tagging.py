@@ -19,6 +19,7 @@ from pathlib import Path
 from zoo.errors import DataError, ZooError
 from zoo.evaluation import metrics
 from zoo.evaluation.budget import EvalBudget
+from zoo.evaluation.task_vocab import compact_embeddings
 from zoo.evaluation.training import (
     choose_numerics,
     fit,
@@ -180,6 +181,10 @@ def run_tagging_task(
 
     clock = time.perf_counter()
     net = load_head_model(model, AutoModelForTokenClassification, labels, seed)
+    encoded = (enc_train, enc_select, enc_score)
+    compacted, embedding_rows = compact_embeddings(net, [e.dataset for e in encoded], tokenizer.pad_token_id)
+    for e, dataset in zip(encoded, compacted, strict=True):
+        e.dataset = dataset
     phases["load"] += time.perf_counter() - clock
     numerics = choose_numerics(net, enc_train.dataset, collator, budget)
     bf16 = numerics["bf16"]
@@ -198,6 +203,7 @@ def run_tagging_task(
     details = {
         **fit_details(task, budget, fitted, splits.sizes(), phases),
         "windows": {"train": len(enc_train.window_sentence), "score": len(enc_score.window_sentence)},
+        "embedding_rows": embedding_rows,
         "labels": labels,
     }
     return TaskRun(scores=scores, details=details, predictions=path)
