@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from zoo.bench import energy as energy_mod
-from zoo.bench.protocol import BUSY_FRACTION, PeakMemory, busy_note, release_memory
+from zoo.bench.protocol import PeakMemory, busy_note, load_fields, release_memory
 from zoo.bench.run import BenchConfig, make_inputs, sweep
 from zoo.bench.runtimes import files_mb
 from zoo.models import ModelRef, teacher_ref
@@ -133,22 +133,12 @@ def bench_peer(
         "spacy_tokens_per_sentence": round(spacy_tokens, 2),
         "energy_method": meter.method,
         "energy_note": getattr(meter, "reason", None) if meter.method == "not measured" else None,
-        "busy": any(w.get("busy") for w in windows),
-        "busy_notes": list(dict.fromkeys(notes)),
-        "busy_threshold": f"other processes > {BUSY_FRACTION:.0%} of {windows[0]['cpus']} CPUs",
-        "max_foreign_cpus": max((w.get("foreign_cpus") or 0.0) for w in windows),
+        **load_fields(windows, notes),
         "sweep": result["points"],
         "sweep_skipped": result["skipped"],
         "memory_method": mem.method,
         "disk": "installed package files",
-        "protocol": {
-            "warmup_batches": cfg.warmup,
-            "min_timed_batches": cfg.min_batches,
-            "statistic": "median over batches",
-            "interval": "percentile bootstrap, 2000 resamples, seed 0",
-            "quick": cfg.quick,
-            "point_budget_s": cfg.point_budget_s,
-        },
+        "protocol": cfg.protocol(),
         "inputs": {**source, **info},
         "thread_policy": cfg.thread_policy,
     }

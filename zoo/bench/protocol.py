@@ -169,6 +169,16 @@ def probe_load(seconds: float = 1.0) -> LoadSample:
     return monitor.stop()
 
 
+def load_fields(windows: list[dict[str, Any]], notes: list[str]) -> dict[str, Any]:
+    """The load part of a bench record's details: was any timed window busy, why, and the threshold."""
+    return {
+        "busy": any(w.get("busy") for w in windows),
+        "busy_notes": list(dict.fromkeys(notes)),
+        "busy_threshold": f"other processes > {BUSY_FRACTION:.0%} of {windows[0]['cpus']} CPUs",
+        "max_foreign_cpus": max((w.get("foreign_cpus") or 0.0) for w in windows),
+    }
+
+
 def busy_note(sample: LoadSample, what: str = "timed window") -> str | None:
     """A sentence for the record when the machine was busy during a window, else None."""
     if not sample.busy:

@@ -30,10 +30,10 @@ import numpy as np
 
 from zoo.bench import energy as energy_mod
 from zoo.bench.protocol import (
-    BUSY_FRACTION,
     PeakMemory,
     Timing,
     busy_note,
+    load_fields,
     median,
     n_cpus,
     probe_load,
@@ -111,6 +111,17 @@ class BenchConfig:
             "quick": True,
         }
         return cls(**{**base, **kw})
+
+    def protocol(self) -> dict[str, Any]:
+        """The timing protocol as every bench record states it."""
+        return {
+            "warmup_batches": self.warmup,
+            "min_timed_batches": self.min_batches,
+            "statistic": "median over batches",
+            "interval": "percentile bootstrap, 2000 resamples, seed 0",
+            "quick": self.quick,
+            "point_budget_s": self.point_budget_s,
+        }
 
     def task(self) -> dict[str, Any]:
         """The ``task`` of this setting's records."""
@@ -592,10 +603,7 @@ def bench_runtime(
                 if meter.method == "rapl"
                 else None
             ),
-            "busy": any(w.get("busy") for w in windows),
-            "busy_notes": list(dict.fromkeys(notes)),
-            "busy_threshold": f"other processes > {BUSY_FRACTION:.0%} of {windows[0]['cpus']} CPUs",
-            "max_foreign_cpus": max((w.get("foreign_cpus") or 0.0) for w in windows),
+            **load_fields(windows, notes),
             "sweep": result["points"],
             "sweep_skipped": result["skipped"],
             "tokenisation": ctx.tokenisation,
@@ -606,14 +614,7 @@ def bench_runtime(
             "roofline_gops": peak_rate,
             "roofline_after_sweep": local_roof,
             "roofline_fraction": round(sps * ops / 1e9 / peak_rate, 4) if peak_rate else None,
-            "protocol": {
-                "warmup_batches": cfg.warmup,
-                "min_timed_batches": cfg.min_batches,
-                "statistic": "median over batches",
-                "interval": "percentile bootstrap, 2000 resamples, seed 0",
-                "quick": cfg.quick,
-                "point_budget_s": cfg.point_budget_s,
-            },
+            "protocol": cfg.protocol(),
         }
     )
     del rt, prepared

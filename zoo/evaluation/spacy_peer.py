@@ -13,16 +13,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from zoo.data.conllu import Sentence, format_conllu
-from zoo.data.tasks import parse_split
 from zoo.errors import UsageError
-from zoo.evaluation import ud_metrics
 from zoo.evaluation.budget import EvalBudget
 from zoo.evaluation.types import TaskRun
-from zoo.evaluation.ud_model import cap_sentences, read_split, with_predictions
-from zoo.fileio import write_text_atomic
+from zoo.evaluation.ud_model import cap_sentences, read_split, write_and_score
 from zoo.models import ModelRef
-from zoo.paths import data_dir
 from zoo.peers.spacy_conllu import doc_columns, gold_doc
 from zoo.peers.spacy_pipeline import check_language, has_xpos, load_pipeline, pipeline_details
 from zoo.registry import TaskSpec
@@ -36,23 +31,6 @@ def check_peer_task(model: ModelRef, task: TaskSpec) -> None:
         raise UsageError(f"{model.id} on {task.key}: spaCy peers are scored on UD tasks only",
                          hint="pick UD tasks with --tasks, e.g. --tasks sequoia")
     check_language(model, task.lang)
-
-
-def write_and_score(task: TaskSpec, score: list[Sentence], full_score: list[Sentence], preds,
-                    out_dir: Path) -> tuple[Path, dict[str, float], Path | None]:
-    """Write ``score`` with ``preds`` as ``out_dir/predictions.conllu``; its CoNLL 2018 scores (percent).
-    The gold file is the data file when ``score`` is all of it, else ``out_dir/gold.conllu`` (returned
-    third, None otherwise), as ``run_ud_task`` scores its predictions."""
-    system = format_conllu(with_predictions(score, preds))
-    pred_path = write_text_atomic(out_dir / "predictions.conllu", system)
-    name, lo, hi = parse_split(task.splits["score"])
-    subset = None
-    if (lo, hi) == (0, 100) and len(score) == len(full_score):
-        gold_path = data_dir() / task.local[name]
-    else:
-        gold_path = subset = write_text_atomic(out_dir / "gold.conllu", format_conllu(score))
-    metrics = ud_metrics.evaluate_conllu(gold_path, pred_path)
-    return pred_path, {m: round(100 * metrics[m].f1, 4) for m in task.metrics}, subset
 
 
 def run_spacy_task(model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, out_dir: Path) -> TaskRun:
@@ -71,7 +49,7 @@ def run_spacy_task(model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudge
     annotate_s = time.perf_counter() - t0
     columns = [doc_columns(doc, xpos) for doc in docs]
 
-    pred_path, scores, _ = write_and_score(task, score, full_score, [c[0] for c in columns], out_dir)
+    pred_path, scores, subset = write_and_score(task, score, full_score, [c[0] for c in columns], out_dir)
     words = sum(len(s.words) for s in score)
     details = {
         **pipeline_details(model, nlp),
@@ -86,4 +64,4 @@ def run_spacy_task(model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudge
         "annotate_words_per_s": round(words / annotate_s, 1) if annotate_s > 0 else None,
         "pipe_batch_size": PIPE_BATCH,
     }
-    return TaskRun(scores=scores, details=details, predictions=pred_path)
+    return TaskRun(scores=scores, details=details, predictions=pred_path, gold=subset)
