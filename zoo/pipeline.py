@@ -45,7 +45,7 @@ class RunPreset:
 RUN_PRESETS = {
     # the whole chain in a few minutes; numbers from it only show that the chain works
     "smoke": RunPreset("smoke", distill="smoke", eval_budget="smoke", seeds=1, bench_quick=True),
-    # the offline default: a usable student on 2 CPU cores
+    # the offline default: the CPU distillation, scored by the standard protocol (whole splits)
     "cpu": RunPreset("cpu", distill="cpu", eval_budget="standard", seeds=3, bench_quick=False),
     # TiME's GPU recipe
     "time-gpu": RunPreset("time-gpu", distill="time-gpu", eval_budget="full", seeds=3, bench_quick=False),

@@ -21,7 +21,10 @@ def run_cmd(
     sizes: str = typer.Option(
         None, "--sizes", help="Student sizes, e.g. xs,s (default: the recommended one)."
     ),
-    preset: str = typer.Option("cpu", "--preset", help="smoke | cpu (offline default) | time-gpu."),
+    preset: str = typer.Option(
+        "cpu", "--preset",
+        help="smoke | cpu (offline default: the CPU distillation, the standard eval protocol) | time-gpu.",
+    ),
     to: str = typer.Option("local", "--to", help="Publish to 'local' (a Hub cache), 'hub', or 'none'."),
     hub_cache: Path = typer.Option(None, "--hub-cache", help="Local Hub cache (default <work>/hub-cache)."),
     org: str = typer.Option("time", "--org", help="Hub organisation of the published repos."),

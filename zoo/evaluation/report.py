@@ -123,6 +123,8 @@ def _cell(m: dict[str, Any]) -> str:
     if m["mean"] is None:
         return "-"
     mark = " †" if m.get("unconverged_seeds") else ""
+    if m["role"] in ("constant-baseline", "peer"):  # deterministic: one run, no seeds
+        return f"{m['mean']:.1f}"
     if m["ci95"] is None:
         return f"{m['mean']:.1f} (1 seed){mark}"
     return f"{m['mean']:.1f} ± {m['ci95']:.1f} (n={m['n']}){mark}"

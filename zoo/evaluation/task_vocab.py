@@ -40,10 +40,10 @@ def compact_embeddings(model, datasets: list[Any], pad_id: int) -> tuple[list[An
     remap = np.full(rows, -1, dtype=np.int64)
     remap[keep] = np.arange(len(keep))
 
-    def remap_batch(batch: dict[str, list]) -> dict[str, list]:
-        return {"input_ids": [remap[np.asarray(r, dtype=np.int64)].tolist() for r in batch["input_ids"]]}
-
-    remapped = [d.map(remap_batch, batched=True) for d in datasets]
+    remapped = []
+    for d in datasets:
+        ids = [remap[np.asarray(r, dtype=np.int64)].tolist() for r in d["input_ids"]]
+        remapped.append(d.remove_columns("input_ids").add_column("input_ids", ids))
     small = torch.nn.Embedding(len(keep), emb.embedding_dim, padding_idx=emb.padding_idx,
                                dtype=emb.weight.dtype, device=emb.weight.device)
     with torch.no_grad():

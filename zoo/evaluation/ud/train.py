@@ -126,9 +126,9 @@ def fit(model: JointUDModel, train: list[Encoded], *, max_epochs: int, patience:
     heads = model.head_parameters()
     head_ids = {id(p) for p in heads}
     encoder = [p for p in model.parameters() if id(p) not in head_ids and p.requires_grad]
-    optimizer = torch.optim.AdamW(
+    optimizer = torch.optim.AdamW(  # fused, as the HF Trainer's default (see scripts/profile_finetune.py)
         [{"params": encoder, "lr": learning_rate}, {"params": heads, "lr": learning_rate * HEAD_LR_FACTOR}],
-        weight_decay=weight_decay,
+        weight_decay=weight_decay, fused=True,
     )
     steps_per_epoch = math.ceil(len(train) / batch_size)
     total = steps_per_epoch * max_epochs
