@@ -19,8 +19,8 @@ import pytest
 from zoo.cli import main
 from zoo.errors import UsageError, ZooError
 from zoo.evaluation.budget import DEFAULT_PRESET, PRESETS, get_budget
+from zoo.evaluation.progress import EvalListener
 from zoo.evaluation.runner import (
-    EvalListener,
     evaluate,
     parse_overrides,
     resolve_models,

@@ -116,7 +116,8 @@ def step_distill(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, A
 
 def step_eval(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]]:
     from zoo.evaluation.budget import get_budget
-    from zoo.evaluation.runner import PlainListener, evaluate
+    from zoo.evaluation.progress import PlainListener
+    from zoo.evaluation.runner import evaluate
     from zoo.models import default_models
 
     models = default_models(spec, sizes=_sizes(spec, opts))

@@ -35,15 +35,13 @@ def eval_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from zoo.evaluation.budget import DEFAULT_PRESET, get_budget
+    from zoo.evaluation.progress import EvalListener, PlainListener, run_line
     from zoo.evaluation.report import load_summary, render_table
     from zoo.evaluation.runner import (
-        EvalListener,
-        PlainListener,
         evaluate,
         parse_overrides,
         parse_tasks,
         resolve_models,
-        run_line,
     )
     from zoo.registry import get_language
 
