@@ -95,7 +95,7 @@ def info_cmd(
     if root and not files:
         con.print("  [red]no local corpus files found[/red]")
     for h in spec.corpus_hub:
-        con.print(f"  hub {h.id} config={h.config} revision={h.revision or 'resolved at download'}")
+        con.print(f"  hub {h.id} config={h.config} revision={h.revision or 'unpinned'}")
     con.print(f"[bold]Students[/bold] sizes {', '.join(spec.sizes)} (recommended {spec.recommended_size})")
     table = Table(title="Tasks")
     for col in ("task", "family", "metric", "train / select / score", "local files", "hub"):
@@ -108,7 +108,7 @@ def info_cmd(
             t.main_metric,
             " / ".join(t.splits[r] for r in ("train", "select", "score")),
             found or "-",
-            f"{t.hub.id} {t.hub.config or ''}" if t.hub else "-",
+            f"{t.hub.id} {t.hub.config or ''} @{(t.hub.revision or 'unpinned')[:7]}" if t.hub else "-",
         )
     con.print(table)
     for name, t in spec.tasks.items():

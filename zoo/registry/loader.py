@@ -1,9 +1,9 @@
-"""The language registry: one YAML file per language in ``zoo/languages/``, validated into typed specs.
+"""Loading the registry: language files (``languages/*.yaml``) and task families (``tasks/*.yaml``).
 
 A language file names the teacher (online Hub id and the offline one), the corpus sources, the student
-sizes and the evaluation tasks. Each task ``include:``s a task family from ``eval_tasks/<family>.yaml``
-(head, metrics, version, default split roles) and adds its data sources, as lm-eval's task YAML does; it
-may list published scores (``reported:``, see :class:`ReportedScore`). Every error names the file and field.
+sizes and the evaluation tasks. Each task ``include:``s a task family from ``tasks/<family>.yaml`` (head,
+metrics, version, default split roles) and adds its data sources, as lm-eval's task YAML does; it may list
+published scores (``reported:``). Every error names the file and field. Both folders ship as package data.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,149 +18,17 @@ from typing import Any
 import yaml
 
 from zoo.errors import ConfigError, UsageError, did_you_mean
-from zoo.paths import REPO_ROOT
+from zoo.registry.spec import (
+    SIZES,
+    HubDataset,
+    LanguageSpec,
+    ReportedScore,
+    TaskSpec,
+    TeacherRef,
+)
 
 LANGUAGES_DIR = Path(__file__).resolve().parent / "languages"
-EVAL_TASKS_DIR = REPO_ROOT / "eval_tasks"
-
-
-@dataclass(frozen=True)
-class StudentShape:
-    """A student architecture: BERT with learned absolute positions, FFN = 4 x hidden."""
-
-    name: str
-    layers: int
-    hidden: int
-    heads: int
-
-    @property
-    def ffn(self) -> int:
-        return 4 * self.hidden
-
-
-# xs and m are TiME's sizes. s sits between them in depth and width (6 x 512): encoder FLOPs per token
-# grow ~2.7x from xs to s and ~2.25x from s to m, so the three sizes are spaced about evenly on a log
-# scale of cost, which is what a speed/score trade-off curve needs.
-SIZES: dict[str, StudentShape] = {
-    "xs": StudentShape("xs", layers=4, hidden=384, heads=6),
-    "s": StudentShape("s", layers=6, hidden=512, heads=8),
-    "m": StudentShape("m", layers=6, hidden=768, heads=12),
-}
-
-
-@dataclass(frozen=True)
-class TeacherRef:
-    """A teacher and where its relations are taken from."""
-
-    id: str
-    layer: int
-    relation_heads: int
-    revision: str | None = None
-
-
-@dataclass(frozen=True)
-class HubDataset:
-    """A dataset on the Hugging Face Hub (used online when no local copy is configured)."""
-
-    id: str
-    config: str | None = None
-    revision: str | None = None
-    split: str | None = None
-    text_field: str | None = None
-
-
-@dataclass(frozen=True)
-class ReportedScore:
-    """A published score for a task (``reported:`` in a language file): shown apart, never measured here."""
-
-    model: str
-    metric: str
-    score: float  # percent, as the task's measured scores
-    citation: str  # where exactly: paper + table, or doc page + model version
-    url: str
-    protocol: str  # how it was obtained, e.g. "full train, test split, gold tokenisation"
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """One evaluation task of one language, resolved from its family template and its own entry."""
-
-    name: str
-    lang: str
-    family: str
-    version: int
-    format: str
-    head: str
-    metrics: tuple[str, ...]
-    main_metric: str
-    splits: dict[str, str]
-    local: dict[str, str]
-    hub: HubDataset | None = None
-    labels: tuple[str, ...] | None = None
-    license: str | None = None
-    note: str | None = None
-    metric_note: str | None = None
-    reported: tuple[ReportedScore, ...] = ()
-
-    @property
-    def key(self) -> str:
-        """Stable identifier used in results: ``<lang>/<task>``."""
-        return f"{self.lang}/{self.name}"
-
-    def local_path(self, split_name: str, data_root: Path) -> Path:
-        """The local file of a split name (``train``, ``dev``, ``test``) under the data root."""
-        return data_root / self.local[split_name]
-
-
-@dataclass(frozen=True)
-class LanguageSpec:
-    """Everything TiME Zoo knows about one language."""
-
-    code: str
-    name: str
-    script: str
-    why: str
-    teacher_online: TeacherRef
-    teacher_offline: TeacherRef
-    teacher_why: str
-    corpus_local: tuple[str, ...]
-    corpus_hub: tuple[HubDataset, ...]
-    corpus_why: str
-    sizes: tuple[str, ...]
-    recommended_size: str
-    students_why: str
-    tasks: dict[str, TaskSpec] = field(default_factory=dict)
-    source: Path | None = None
-    corpus_license: str | None = None  # corpus.license: '<file>: <licence>; ...' (MANIFEST.md)
-
-    def corpus_files(self, data_root: Path) -> list[Path]:
-        """Local corpus files matching the spec's globs, sorted; empty when none exist."""
-        files: list[Path] = []
-        for pattern in self.corpus_local:
-            files.extend(sorted(p for p in data_root.glob(pattern) if p.is_file()))
-        return files
-
-    def task(self, name: str) -> TaskSpec:
-        """A task by name, with a did-you-mean error when unknown."""
-        if name in self.tasks:
-            return self.tasks[name]
-        guess = did_you_mean(name, list(self.tasks))
-        hint = f"did you mean '{guess}'? " if guess else ""
-        raise UsageError(
-            f"unknown task '{name}' for {self.code}",
-            hint=f"{hint}tasks of {self.code}: {', '.join(self.tasks) or 'none'}",
-        )
-
-    def size(self, name: str) -> StudentShape:
-        """A student shape by size name, with a did-you-mean error when unknown."""
-        if name in self.sizes:
-            return SIZES[name]
-        guess = did_you_mean(name, list(self.sizes))
-        hint = f"did you mean '{guess}'? " if guess else ""
-        raise UsageError(
-            f"unknown size '{name}' for {self.code}", hint=f"{hint}sizes: {', '.join(self.sizes)}"
-        )
+TASK_FAMILIES_DIR = Path(__file__).resolve().parent / "tasks"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -252,7 +119,15 @@ def _hub(f: _Fields | None) -> HubDataset | None:
         text_field=f.get("text_field", str, required=False),
     )
     f.done()
+    if hub.revision is not None and not _SHA_RE.match(hub.revision):
+        raise ConfigError(
+            f"{f.source}: field '{f.where}.revision' = {hub.revision!r} is not a commit hash",
+            hint="pin Hub datasets to a 40-hex commit (as MTEB does), or leave revision out (unpinned)",
+        )
     return hub
+
+
+_SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 
 
 def _reported(f: _Fields, metrics: tuple[str, ...]) -> tuple[ReportedScore, ...]:
@@ -285,10 +160,10 @@ _SPLIT_ROLES = ("train", "select", "score")
 
 @cache
 def load_task_family(name: str) -> dict[str, Any]:
-    """The template of a task family, from ``eval_tasks/<name>.yaml``."""
-    path = EVAL_TASKS_DIR / f"{name}.yaml"
+    """The template of a task family, from ``tasks/<name>.yaml``."""
+    path = TASK_FAMILIES_DIR / f"{name}.yaml"
     if not path.is_file():
-        known = sorted(p.stem for p in EVAL_TASKS_DIR.glob("*.yaml"))
+        known = sorted(p.stem for p in TASK_FAMILIES_DIR.glob("*.yaml"))
         guess = did_you_mean(name, known)
         hint = f"did you mean '{guess}'? " if guess else ""
         raise ConfigError(
