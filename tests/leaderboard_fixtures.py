@@ -62,7 +62,7 @@ DATE = "2025-01-02T03:04:05+00:00"
 
 
 def model_info(model_id: str, role: str, size: str | None, params_key: str | None) -> ModelInfo:
-    fake_hash = hashlib.sha256(model_id.encode()).hexdigest()[:12]  # stands in for results.dir_revision
+    fake_hash = hashlib.sha256(model_id.encode()).hexdigest()[:12]  # stands in for teachers.content_revision
     revision = "random-init" if role in ("random-baseline", "shape-baseline") else fake_hash
     return ModelInfo(id=model_id, revision=revision, role=role, size=size,
                      params=dict(PARAMS[params_key]) if params_key else {})

@@ -334,9 +334,9 @@ def test_learning_curve_and_smoke_scores_never_reach_model_index(fixture_student
 def test_results_card_and_leaderboard_print_the_same_retention(fixture_student_template):
     """One definition of retention: ``zoo results``, the card and the leaderboard agree, from the same
     records, both where the ratio is defined and where the teacher is at chance (left out of the mean)."""
-    from zoo.evaluation.report import load_summary
     from zoo.leaderboard import build_leaderboard
     from zoo.results import retention_text
+    from zoo.results.tables import load_summary
 
     path = install_student(fixture_student_template)
     saved = add_eval_records(path, ["masakhaner", "afrixnli"], seeds=3)

@@ -13,10 +13,10 @@ from test_bad_input import zoo
 
 from zoo.errors import UsageError
 from zoo.evaluation.budget import get_budget
-from zoo.evaluation.report import ROLE_ORDER, column_label
 from zoo.evaluation.runner import model_seeds, resolve_models, run_task
 from zoo.models import constant_baseline_ref, default_models
 from zoo.registry import get_language
+from zoo.results.tables import ROLE_ORDER, column_label
 
 Sentences = list[list[tuple[str, str]]]
 FULL = get_budget("full")  # no caps: the rules see the whole train split, the score split is whole
@@ -227,8 +227,8 @@ def test_leaderboard_and_results_table_show_the_constant_row_after_the_random_ba
     from test_leaderboard import _check
 
     from zoo import leaderboard
-    from zoo.evaluation.report import summarize
     from zoo.results import ModelInfo
+    from zoo.results.tables import summarize
 
     constant = ModelInfo("constant", "constant-v1", "constant-baseline")
     records = fx.fixture_records() + [fx.eval_record("xh", constant, "masakhaner", 0, 11.0),

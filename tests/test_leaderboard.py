@@ -319,11 +319,11 @@ def test_cli_build_and_serve(tmp_path, capsys):
 
 
 def test_reported_rows_ride_with_the_language_not_among_the_rows(board):
-    from zoo.reported import reported_for_language
+    from zoo.results.reported import reported_for_language
 
     langs = {lang["code"]: lang for lang in board["languages"]}
     xh = langs["xh"]["reported"]
-    assert xh == reported_for_language("xh") and len(xh) == 3  # from zoo/registry/languages/xh.yaml, as written there
+    assert xh == reported_for_language("xh") and len(xh) == 3  # as written in xh.yaml
     assert [(r["task"], r["metric"], r["score"]) for r in xh][0] == ("masakhaner", "f1", 90.02)
     assert {r["task"] for r in langs["fr"]["reported"]} == {"sequoia"}  # a task with no measured records
     reported_models = {r["model"] for lang in board["languages"] for r in lang["reported"]}

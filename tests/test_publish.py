@@ -19,7 +19,7 @@ from test_cards import add_bench_records, add_eval_records, build_fixture_studen
 
 from zoo import cards, hub
 from zoo.errors import OfflineError, UsageError, ZooError
-from zoo.results import dir_revision
+from zoo.teachers import content_revision
 
 
 @pytest.fixture(scope="session")
@@ -236,7 +236,7 @@ def test_hub_dry_run_names_repos_and_files_without_network(student_template, tmp
         assert f"  {name}  {size:,} bytes" in out
     listed = [line.split()[0] for line in out.splitlines() if line.startswith("  ")]
     assert "trainer_state.json" not in listed and not any("checkpoint" in n for n in listed)
-    message = f"TiME xh-xs: 2 tasks × 3 seeds, bench eager/onnx-int8, model rev {dir_revision(student)}"
+    message = f"TiME xh-xs: 2 tasks × 3 seeds, bench eager/onnx-int8, model rev {content_revision(student)}"
     assert f"commit message: {message}" in out
 
     # a non-recommended size goes to its own repo only

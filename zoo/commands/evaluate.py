@@ -36,7 +36,6 @@ def eval_cmd(
 
     from zoo.evaluation.budget import DEFAULT_PRESET, get_budget
     from zoo.evaluation.progress import EvalListener, PlainListener, run_line
-    from zoo.evaluation.report import load_summary, render_table
     from zoo.evaluation.runner import (
         evaluate,
         parse_overrides,
@@ -44,6 +43,7 @@ def eval_cmd(
         resolve_models,
     )
     from zoo.registry import get_language
+    from zoo.results.tables import load_summary, render_table
 
     spec = get_language(lang)
     task_list = parse_tasks(spec, tasks)

@@ -23,10 +23,10 @@ def results_cmd(
     scores reported in the literature for those tasks, apart."""
     from rich.console import Console
 
-    from zoo.evaluation.report import load_summary, render_table
     from zoo.registry import get_language
-    from zoo.reported import render_reported_table, reported_rows
-    from zoo.results import results_dir
+    from zoo.paths import results_dir
+    from zoo.results.reported import render_reported_table, reported_rows
+    from zoo.results.tables import load_summary, render_table
 
     spec = get_language(lang)
     rows = load_summary(spec.code, spec, preset)

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from zoo.registry import SIZES, LanguageSpec
-from zoo.results import PROTOCOL_LABELS, load_records, mean_ci95, record_protocol, retention, retention_text
+from zoo.results.select import PROTOCOL_LABELS, mean_ci95, record_protocol, retention, retention_text
+from zoo.results.store import load_records
 
 ROLE_ORDER = {"student": 0, "random-baseline": 1, "constant-baseline": 2, "model": 3, "shape-baseline": 4,
               "teacher": 5, "peer": 6}

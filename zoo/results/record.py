@@ -1,0 +1,101 @@
+"""The result record ``time-zoo/result@1``: one typed schema for its writers (evaluation, bench) and readers.
+
+One JSON file per (model, revision, task, version, preset, seed, variant)::
+
+    {"schema": "time-zoo/result@1", "kind": "eval" | "bench", "lang": "xh",
+     "model": {"id", "revision", "role", "size", "path", "params": {"total", "embedding", "encoder"}},
+     "task": {"name", "version", eval: "family", "split", "main_metric", "budget" (preset), "protocol"},
+     "seed": 0 | null, "variant": null | "onnx-int8" | ...,
+     "scores": {metric: value (percent for task metrics)}, "details": {...},
+     "wall_time_s": float, "environment": {...}, "date": ISO-8601 UTC}
+
+``role`` is one of :data:`ROLES`: ``peer`` is a published pipeline of another library (``spacy:...``).
+``details`` is free-form per task family (head, epochs, timings, learning-rate search, bench settings).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, field_validator
+from pydantic.dataclasses import dataclass
+
+from zoo.schema import Part, Record
+
+SCHEMA = "time-zoo/result@1"
+ROLES = ("student", "teacher", "random-baseline", "shape-baseline", "model", "constant-baseline", "peer")
+
+
+@dataclass(config=ConfigDict(extra="forbid"))
+class ModelInfo:
+    """Identity of an evaluated or benchmarked model (a dataclass: written positionally in many places)."""
+
+    id: str
+    revision: str
+    role: str = "model"
+    size: str | None = None
+    path: str | None = None
+    params: dict[str, int] = Field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"unknown model role {self.role!r}; expected one of {ROLES}")
+
+
+class TaskInfo(Part):
+    """The ``task`` part: the key fields of every record, the eval fields, and a bench setting's fields."""
+
+    model_config = ConfigDict(extra="allow")  # bench settings add their shape fields (seq_len, device, ...)
+
+    name: str
+    version: int
+    family: str | None = None
+    split: str | None = None
+    main_metric: str | None = None
+    budget: str | None = None  # eval: the preset name (kept as "budget" so old records keep their keys)
+    protocol: str | None = None
+
+
+class Environment(Part):
+    """Library versions, hardware and code version at the time of the run."""
+
+    python: str
+    platform: str
+    cpu: str
+    cpu_count: int | None = None
+    libraries: dict[str, str] = Field(default_factory=dict)
+    git_commit: str | None = None
+    torch_threads: int | None = None
+    gpu: str | None = None
+
+
+class ResultRecord(Record):
+    """One evaluation or efficiency result."""
+
+    SCHEMA_NAME = "result"
+
+    schema_: Literal["time-zoo/result@1"] = Field(SCHEMA, alias="schema")
+    kind: Literal["eval", "bench"]
+    lang: str
+    model: ModelInfo
+    task: TaskInfo
+    seed: int | None = None
+    variant: str | None = None
+    scores: dict[str, Any]  # eval: metric -> percent; bench: throughput, latency, energy and their intervals
+    details: dict[str, Any] = Field(default_factory=dict)
+    wall_time_s: float | None = None
+    environment: Environment
+    date: str
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=())
+
+    @field_validator("date")
+    @classmethod
+    def _iso_date(cls, v: str) -> str:
+        import datetime as dt
+
+        dt.datetime.fromisoformat(v)
+        return v
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=False)
