@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from zoo.leaderboard import Leaderboard
 from zoo.paths import REPO_ROOT
 
 
@@ -205,7 +206,7 @@ def built(tmp_path_factory) -> tuple[Path, dict[str, Any]]:
     )
     assert proc.returncode == 0, proc.stderr
     assert "wrote" in proc.stdout
-    return out, json.loads((out / "leaderboard.json").read_text(encoding="utf-8"))
+    return out, Leaderboard.read(out / "leaderboard.json").to_json()  # validated: the keys the page reads
 
 
 @pytest.fixture(scope="module")

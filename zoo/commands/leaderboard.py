@@ -39,10 +39,10 @@ def build_cmd(
     board = build_leaderboard(root=results_root, card_url=card_url or DEFAULT_CARD_URL, budget=budget)
     out = out or _default_out()
     paths = write_leaderboard(board, out)
-    for lang in board["languages"]:
-        n = sum(r["lang"] == lang["code"] for r in board["rows"])
-        typer.echo(f"{lang['code']}: {n} rows, preset {lang['budget'] or '-'}, {len(lang['tasks'])} tasks")
-    typer.echo(f"wrote {paths['json']} ({len(board['rows'])} rows from {board['n_records']} records)")
+    for lang in board.languages:
+        n = sum(r.lang == lang.code for r in board.rows)
+        typer.echo(f"{lang.code}: {n} rows, preset {lang.budget or '-'}, {len(lang.tasks)} tasks")
+    typer.echo(f"wrote {paths['json']} ({len(board.rows)} rows from {board.n_records} records)")
     typer.echo(f"wrote {paths['html']}  (open it directly, or: zoo leaderboard serve --dir {out})")
 
 

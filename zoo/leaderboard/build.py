@@ -1,18 +1,14 @@
-"""The leaderboard: one JSON document built from the results store, and a static page rendered from it.
-
-``build_leaderboard`` reads the store (:func:`zoo.results.load_records`) and returns a JSON-ready dict with
-one row per model × language; ``render_page`` embeds that dict in a self-contained HTML page (all CSS and
-JS inline, no network, works from ``file://`` and any static host); ``write_leaderboard`` writes
-``leaderboard.json``, ``leaderboard.schema.json`` and ``index.html`` atomically; ``make_server`` serves a
-folder on 127.0.0.1 for ``zoo leaderboard serve``.
+"""The leaderboard's rows, built from the result records: :func:`build_leaderboard` returns a typed
+:class:`~zoo.leaderboard.schema.Leaderboard` with one row per model × language.
 
 Choices (applied per language, so that no mean mixes results that are not comparable)
 -------------------------------------------------------------------------------------
 - Revision: each model's row uses only the records of its newest revision (the revision of its newest
   record, eval or bench); records of older revisions are counted in ``excluded.old_revision``.
 - Eval preset: scores of different presets (``task.budget``) are never averaged together. Each language
-  uses its *most complete* preset: the one with the most (model, task) pairs scored; ties go to the one
-  with more seed records, then to a preset other than ``smoke``, then by name. ``--budget`` forces one.
+  uses one preset (:func:`zoo.results.choose_budget`): a standard-protocol one (whole splits) before a
+  learning-curve one before smoke, then the most complete (most (model, task) pairs scored), then the one
+  with more seed records, then by name. ``--budget`` forces one.
 - Task version: per task, the highest version scored under the chosen preset.
 - Eval records with a runtime ``variant`` (not the eager model) are left out of task scores.
 - Mean score: the mean of the task main-metric means, only for rows that have every task scored in the
@@ -22,7 +18,6 @@ Choices (applied per language, so that no mean mixes results that are not compar
   task version; null with status "teacher at chance" where the teacher is not above the constant baseline
   by more than its interval; such tasks are left out of the mean retention). The reference teacher is
   the language's teacher row with the most tasks scored (then most seeds, then id).
-- Eval preset choice prefers a standard-protocol preset (whole splits) to a learning-curve one to smoke.
 - Speed: each language has one reference setting (sequence length, device, hardware, threads): the one
   benchmarked for the most models. A row's ``speed.best`` is its fastest *checked* runtime in that
   setting; every runtime of every setting is listed in ``speed.runtimes``. A runtime is checked when it is
@@ -34,50 +29,13 @@ Choices (applied per language, so that no mean mixes results that are not compar
   language file, :mod:`zoo.reported`) sit in the language entry, never among the rows: they are in no
   mean, retention or Pareto front, and the page shows them in a separate table.
 
-Schema ``time-zoo/leaderboard@1``
----------------------------------
-The JSON Schema is ``zoo/leaderboard_schema.json`` (copied next to every ``leaderboard.json``)::
-
-    {"schema": "time-zoo/leaderboard@1", "generated": ISO-8601 UTC,
-     "generator": {"package": "time-zoo", "version", "git_commit"},
-     "card_url_template": "https://huggingface.co/time/{model_id}", "n_records": int,
-     "languages": [{"code", "name", "budget", "protocol", "budgets": {preset: n eval records},
-                    "tasks": [{"name", "family", "version", "main_metric"}],
-                    "retention_reference": teacher model id | null,
-                    "speed_setting": {"seq_len", "device", "hardware", "threads"} | null,
-                    "pareto_mean": [row ids on the front of mean score vs best throughput],
-                    "excluded": {"old_revision", "other_budget", "old_task_version", "eval_variant"},
-                    "reported": [{"task", "model", "metric", "score", "citation", "url", "protocol",
-                                  "note"}]}],
-     "rows": [{"id": "<lang>/<model id>", "lang", "model_id", "revision", "role", "role_label", "size",
-               "params": {"total", "embedding", "encoder"} | null, "card_url": str | null, "budget",
-               "tasks": {task name: {"family", "version", "main_metric", "mean", "ci95", "n", "seeds",
-                                     "values", "metrics": {metric: {"mean", "ci95", "n"}},
-                                     "retention": float | null, "retention_status", "protocol",
-                                     "unconverged_seeds"}},
-               "tasks_scored": int, "mean_score": float | null, "mean_retention": float | null,
-               "speed": {"best": runtime | null, "runtimes": [runtime, ...]},
-               "provenance": {"package_version", "git_commits", "date", "first_date", "libraries",
-                              "model_revision", "n_records"}}]}
-
-    runtime = {"runtime", "seq_len", "device", "hardware", "cpu", "gpu", "threads", "dtype",
-               "sentences_per_s", "sentences_per_s_ci95": [lo, hi], "tokens_per_s", "best_batch_size",
-               "latency_p50_ms", "latency_p95_ms", "peak_memory_mb", "disk_mb",
-               "energy_j_per_1k_sentences", "energy_method", "energy_label", "checked",
-               "in_reference_setting", "date", "git_commit"}
-
-Task scores are percentages (as in the records); ``ci95`` is the half-width of the 95% Student-t interval
-over seeds (null for one seed); ``retention`` is a ratio (0.9 = 90% of the teacher). Shape baselines have
-``tasks: {}`` and null scores.
+The document is a :class:`zoo.leaderboard.schema.Leaderboard` (its fields say what each key holds).
+Shape baselines have ``tasks: {}`` and null scores.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import functools
-import http.server
-import json
-import os
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -85,13 +43,10 @@ from typing import Any
 
 from zoo import __version__, results
 from zoo.errors import UsageError, ZooError
-from zoo.fileio import write_json_atomic, write_text_atomic
-from zoo.paths import REPO_ROOT
-from zoo.reported import group_reported, reported_for_language
+from zoo.leaderboard.schema import SCHEMA, Leaderboard
+from zoo.leaderboard.speed import EAGER, reference_setting, runtime_entry, setting, speed_entry
+from zoo.reported import reported_for_language
 
-SCHEMA = "time-zoo/leaderboard@1"
-SCHEMA_PATH = Path(__file__).resolve().parent / "leaderboard_schema.json"
-TEMPLATE_PATH = REPO_ROOT / "model_cards" / "leaderboard.html.j2"
 DEFAULT_CARD_URL = "https://huggingface.co/time/{model_id}"
 ROLE_LABELS = {
     "student": "student", "teacher": "teacher", "random-baseline": "random baseline",
@@ -100,10 +55,6 @@ ROLE_LABELS = {
 }
 _ROLE_ORDER = {r: i for i, r in enumerate(ROLE_LABELS)}
 _SIZE_ORDER = {"xs": 0, "s": 1, "m": 2}
-_MEASURED = ("rapl", "nvml")
-_BENCH_FIELDS = ("sentences_per_s", "sentences_per_s_ci95", "tokens_per_s", "best_batch_size",
-                 "latency_p50_ms", "latency_p95_ms", "peak_memory_mb", "disk_mb")
-_EAGER = (None, "", "eager")
 _EXCLUDED = ("old_revision", "other_budget", "old_task_version", "eval_variant")
 
 
@@ -126,65 +77,6 @@ def _mean(values: list[float]) -> float | None:
 def _summary(values: list[float]) -> dict[str, Any]:
     s = results.mean_ci95(values)
     return {"mean": s["mean"], "ci95": s["ci95"], "n": s["n"]}
-
-
-def energy_label(method: str | None, value: float | None) -> str:
-    """``measured`` (RAPL/NVML with a value), ``estimated`` (method ``estimate: …``) or ``not measured``."""
-    m = (method or "").strip().lower()
-    if value is None:
-        return "not measured"
-    if m in _MEASURED:
-        return "measured"
-    if m.startswith("estimate"):
-        return "estimated"
-    return "not measured"
-
-
-def _checked(variant: str | None, details: dict[str, Any]) -> bool:
-    """Whether a runtime may stand for the model: the eager model, or outputs checked against it."""
-    if variant in _EAGER:
-        return True
-    agreement = details.get("agreement")
-    if isinstance(agreement, dict) and agreement.get("ok") is True:
-        return True
-    return details.get("agreement_ok") is True
-
-
-def _runtime(rec: dict[str, Any]) -> dict[str, Any]:
-    """One bench record as a runtime entry."""
-    scores, details, env = rec.get("scores") or {}, rec.get("details") or {}, rec.get("environment") or {}
-    device = details.get("device") or "cpu"
-    threads = details.get("threads")
-    chip = env.get("gpu") if str(device).startswith("cuda") and env.get("gpu") else env.get("cpu")
-    value = scores.get("energy_j_per_1k_sentences")
-    label = energy_label(details.get("energy_method"), value)
-    entry: dict[str, Any] = {
-        "runtime": rec.get("variant") or "eager",
-        "seq_len": rec["task"].get("seq_len"),
-        "device": device,
-        "hardware": f"{chip or 'unknown hardware'}" + (f", {threads} threads" if threads else ""),
-        "cpu": env.get("cpu"),
-        "gpu": env.get("gpu"),
-        "threads": threads,
-        "dtype": details.get("dtype"),
-    }
-    for key in _BENCH_FIELDS:
-        entry[key] = scores.get(key)
-    entry.update({
-        "energy_j_per_1k_sentences": value if label != "not measured" else None,
-        "energy_method": details.get("energy_method") or "not measured",
-        "energy_label": label,
-        "checked": _checked(rec.get("variant"), details),
-        "in_reference_setting": False,
-        "date": rec.get("date"),
-        "git_commit": env.get("git_commit"),
-    })
-    return entry
-
-
-def _setting(rt: dict[str, Any]) -> tuple:
-    return (rt["seq_len"], rt["device"], rt["cpu"] if not str(rt["device"]).startswith("cuda") else rt["gpu"],
-            rt["threads"])
 
 
 def card_url_for(
@@ -271,8 +163,8 @@ def _select(recs: list[dict[str, Any]], forced_budget: str | None):
     excluded["old_revision"] = len(recs) - len(keep)
 
     evals = [r for r in keep if r["kind"] == "eval"]
-    excluded["eval_variant"] = sum(r.get("variant") not in _EAGER for r in evals)
-    evals = [r for r in evals if r.get("variant") in _EAGER]
+    excluded["eval_variant"] = sum(r.get("variant") not in EAGER for r in evals)
+    evals = [r for r in evals if r.get("variant") in EAGER]
     budgets = Counter(r["task"].get("budget") for r in evals)
     budget = results.choose_budget(evals, forced_budget)
     in_budget = [r for r in evals if r["task"].get("budget") == budget]
@@ -285,36 +177,13 @@ def _select(recs: list[dict[str, Any]], forced_budget: str | None):
     excluded["old_task_version"] = len(in_budget) - len(scored)
     scored = _dedup(scored, lambda r: (r["model"]["id"], r["task"]["name"], r.get("seed")))
     def bench_key(r: dict[str, Any]) -> tuple:
-        return r["model"]["id"], r.get("variant") or "eager", _setting(_runtime(r))
+        return r["model"]["id"], r.get("variant") or "eager", setting(runtime_entry(r))
 
     benches = [r for r in keep if r["kind"] == "bench"]
     full = [r for r in benches if not r["task"]["name"].startswith("speed-quick")]
     measured = {bench_key(r) for r in full}  # a full-protocol record wins over a --quick one
     benches = _dedup(full + [r for r in benches if r not in full and bench_key(r) not in measured], bench_key)
     return scored, benches, budget, budgets, excluded
-
-
-def _reference_setting(runtimes: dict[str, list[dict[str, Any]]]) -> tuple | None:
-    """The speed setting benchmarked for the most models (then with the most runtimes, then the newest)."""
-    models: dict[tuple, set] = defaultdict(set)
-    stats: dict[tuple, list] = defaultdict(lambda: [0, ""])
-    for m, rts in runtimes.items():
-        for rt in rts:
-            s = _setting(rt)
-            models[s].add(m)
-            stats[s][0] += 1
-            stats[s][1] = max(stats[s][1], rt["date"] or "")
-    return max(models, key=lambda s: (len(models[s]), *stats[s]), default=None)
-
-
-def _speed(rts: list[dict[str, Any]], ref_setting: tuple | None) -> dict[str, Any]:
-    """The fastest checked runtime in the reference setting, and every runtime (reference setting first)."""
-    for rt in rts:
-        rt["in_reference_setting"] = _setting(rt) == ref_setting
-    candidates = [rt for rt in rts if rt["in_reference_setting"] and rt["checked"] and rt["sentences_per_s"]]
-    best = max(candidates, key=lambda rt: rt["sentences_per_s"], default=None)
-    rts = sorted(rts, key=lambda rt: (not rt["in_reference_setting"], -(rt["sentences_per_s"] or 0)))
-    return {"best": best, "runtimes": rts}
 
 
 def _row(lang: str, recs: list[dict[str, Any]], speed: dict[str, Any], budget: str | None,
@@ -382,25 +251,25 @@ def _language(lang: str, recs: list[dict[str, Any]], card_url: str, forced_budge
     by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in scored + benches:
         by_model[r["model"]["id"]].append(r)
-    runtimes = {m: [_runtime(r) for r in mrecs if r["kind"] == "bench"] for m, mrecs in by_model.items()}
-    ref_setting = _reference_setting(runtimes)
-    rows = [_row(lang, mrecs, _speed(runtimes[m], ref_setting), budget, card_url)
+    runtimes = {m: [runtime_entry(r) for r in mrecs if r["kind"] == "bench"] for m, mrecs in by_model.items()}
+    ref_setting = reference_setting(runtimes)
+    rows = [_row(lang, mrecs, speed_entry(runtimes[m], ref_setting), budget, card_url)
             for m, mrecs in by_model.items()]
     ref = _add_means(rows, task_names)
     rows.sort(key=lambda r: (_ROLE_ORDER.get(r["role"], 99), _SIZE_ORDER.get(r["size"], 9), r["model_id"]))
 
     plotted = [r for r in rows if r["mean_score"] is not None and r["speed"]["best"]]
     front = pareto_front([(r["speed"]["best"]["sentences_per_s"], r["mean_score"]) for r in plotted])
-    setting = None
+    speed_setting = None
     if ref_setting:
-        setting = dict(zip(("seq_len", "device", "hardware", "threads"), ref_setting, strict=True))
+        speed_setting = dict(zip(("seq_len", "device", "hardware", "threads"), ref_setting, strict=True))
     info = {
         "code": lang, "name": _language_name(lang), "budget": budget,
         "protocol": results.record_protocol(scored[-1]) if scored else None,
         "budgets": {str(b): n for b, n in sorted(budgets.items(), key=lambda kv: str(kv[0]))},
         "tasks": [task_meta[n] for n in task_names],
         "retention_reference": ref["model_id"] if ref else None,
-        "speed_setting": setting,
+        "speed_setting": speed_setting,
         "pareto_mean": [plotted[i]["id"] for i in front],
         "excluded": {k: excluded[k] for k in _EXCLUDED},
         "reported": reported_for_language(lang),  # published, not measured: kept out of rows and means
@@ -423,8 +292,8 @@ def build_leaderboard(
     root: Path | None = None,
     card_url: str = DEFAULT_CARD_URL,
     budget: str | None = None,
-) -> dict[str, Any]:
-    """The leaderboard document (``time-zoo/leaderboard@1``) from ``records`` or the store at ``root``."""
+) -> Leaderboard:
+    """The leaderboard (``time-zoo/leaderboard@1``) from ``records`` or the store at ``root``."""
     try:
         card_url.format(model_id="m", lang="xx", size="xs")
     except (KeyError, IndexError, ValueError) as e:
@@ -444,7 +313,7 @@ def build_leaderboard(
         info, lang_rows = _language(lang, by_lang[lang], card_url, budget)
         languages.append(info)
         rows.extend(lang_rows)
-    return {
+    document = {
         "schema": SCHEMA,
         "generated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "generator": {"package": "time-zoo", "version": __version__, "git_commit": results.git_commit()},
@@ -453,56 +322,5 @@ def build_leaderboard(
         "languages": languages,
         "rows": rows,
     }
-
-
-def _embed_json(board: dict[str, Any]) -> str:
-    """JSON safe inside ``<script type="application/json">`` (no ``<`` can close the element)."""
-    return json.dumps(board, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
-
-
-def render_page(board: dict[str, Any], template: Path = TEMPLATE_PATH) -> str:
-    """The self-contained ``index.html`` with the leaderboard embedded."""
-    import jinja2
-
-    if not template.is_file():
-        raise ZooError(f"leaderboard template not found: {template}")
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    env.filters["reported_groups"] = group_reported
-    page = env.from_string(template.read_text(encoding="utf-8"))
-    return page.render(board=board, board_json=_embed_json(board))
-
-
-def write_leaderboard(board: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, Path]:
-    """Write leaderboard.json, leaderboard.schema.json and index.html into ``out_dir``, each atomically."""
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} exists and is not a directory")
-    html = render_page(board)
-    paths = {
-        "json": write_json_atomic(out / "leaderboard.json", board),
-        "schema": write_text_atomic(out / "leaderboard.schema.json", SCHEMA_PATH.read_text(encoding="utf-8")),
-        "html": write_text_atomic(out / "index.html", html),
-    }
-    for path in paths.values():  # temp files are private (0600); a static site must be world-readable
-        path.chmod(0o644)
-    return paths
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        pass
-
-
-def make_server(directory: str | os.PathLike, port: int = 8000, host: str = "127.0.0.1",
-                quiet: bool = False) -> http.server.ThreadingHTTPServer:
-    """An HTTP server for ``directory`` bound to ``host`` (127.0.0.1 by default); port 0 picks a free one."""
-    directory = Path(directory)
-    if not (directory / "index.html").is_file():
-        raise UsageError(f"no index.html in {directory}", hint="run: zoo leaderboard build --out DIR")
-    handler = functools.partial(_QuietHandler if quiet else http.server.SimpleHTTPRequestHandler,
-                                directory=str(directory))
-    try:
-        return http.server.ThreadingHTTPServer((host, port), handler)
-    except OSError as e:
-        raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}",
-                         hint="pick another port with --port") from None
+    # a record with a field of the wrong type is named here, with the path of the key it would have filled
+    return Leaderboard.from_json(document, source=f"the leaderboard built from {root or 'the given records'}")
