@@ -64,14 +64,23 @@ def test_roles_of_the_schema_are_the_builder_s():
     [
         (lambda d: d["rows"][0].__setitem__("role", "wizard"), "rows.0.role", "Input should be"),
         (lambda d: d["rows"][1]["speed"].pop("runtimes"), "rows.1.speed.runtimes", "Field required"),
-        (lambda d: d["rows"][0]["tasks"]["wikiann"].__setitem__("mean", "81"), "rows.0.tasks.wikiann.mean",
-         "valid number"),
-        (lambda d: d["languages"][1]["reported"][0].pop("citation"), "languages.1.reported.0.citation",
-         "Field required"),
+        (
+            lambda d: d["rows"][0]["tasks"]["wikiann"].__setitem__("mean", "81"),
+            "rows.0.tasks.wikiann.mean",
+            "valid number",
+        ),
+        (
+            lambda d: d["languages"][1]["reported"][0].pop("citation"),
+            "languages.1.reported.0.citation",
+            "Field required",
+        ),
         (lambda d: d["rows"][0].__setitem__("colour", "red"), "rows.0.colour", "Extra inputs"),
         (lambda d: d.__setitem__("schema", "time-zoo/leaderboard@2"), "schema", "Input should be"),
-        (lambda d: d["rows"][0]["speed"]["best"].__setitem__("sentences_per_s_ci95", [1.0]),
-         "rows.0.speed.best.sentences_per_s_ci95", "at least 2 items"),
+        (
+            lambda d: d["rows"][0]["speed"]["best"].__setitem__("sentences_per_s_ci95", [1.0]),
+            "rows.0.speed.best.sentences_per_s_ci95",
+            "at least 2 items",
+        ),
     ],
 )
 def test_a_wrong_or_missing_field_names_the_file_and_the_field(site, tmp_path, damage, where, what):

@@ -18,13 +18,7 @@ Choices (applied per language, so that no mean mixes results that are not compar
   task version; null with status "teacher at chance" where the teacher is not above the constant baseline
   by more than its interval; such tasks are left out of the mean retention). The reference teacher is
   the language's teacher row with the most tasks scored (then most seeds, then id).
-- Speed: each language has one reference setting (sequence length, device, hardware, threads): the one
-  benchmarked for the most models. A row's ``speed.best`` is its fastest *checked* runtime in that
-  setting; every runtime of every setting is listed in ``speed.runtimes``. A runtime is checked when it is
-  the eager model itself (variant null or ``eager``) or its record's details say its outputs agree with
-  the eager model's (``details.agreement.ok`` or ``details.agreement_ok`` true).
-- Energy is ``measured`` only with ``details.energy_method`` ``rapl`` or ``nvml`` and a value;
-  ``estimate: …`` methods are labelled ``estimated``; anything else is ``not measured`` with a null value.
+- Speed and energy: one reference setting per language, checked runtimes only (:mod:`zoo.leaderboard.speed`).
 - Reported rows: the scores published in the literature for the language's tasks (``reported:`` in its
   language file, :mod:`zoo.reported`) sit in the language entry, never among the rows: they are in no
   mean, retention or Pareto front, and the page shows them in a separate table.
@@ -49,8 +43,12 @@ from zoo.reported import reported_for_language
 
 DEFAULT_CARD_URL = "https://huggingface.co/time/{model_id}"
 ROLE_LABELS = {
-    "student": "student", "teacher": "teacher", "random-baseline": "random baseline",
-    "constant-baseline": "constant baseline", "shape-baseline": "shape baseline", "model": "model",
+    "student": "student",
+    "teacher": "teacher",
+    "random-baseline": "random baseline",
+    "constant-baseline": "constant baseline",
+    "shape-baseline": "shape baseline",
+    "model": "model",
     "peer": "peer pipeline",
 }
 _ROLE_ORDER = {r: i for i, r in enumerate(ROLE_LABELS)}
@@ -106,8 +104,10 @@ def _check_record(rec: dict[str, Any]) -> None:
     except (KeyError, TypeError) as e:
         model, task = rec.get("model") or {}, rec.get("task") or {}
         who = f"{model.get('id')} / {task.get('name')} seed {rec.get('seed')}"
-        raise ZooError(f"malformed {rec.get('kind')} result record ({who}): missing {e}",
-                       hint="rerun that evaluation with --force") from None
+        raise ZooError(
+            f"malformed {rec.get('kind')} result record ({who}): missing {e}",
+            hint="rerun that evaluation with --force",
+        ) from None
 
 
 def _task_entry(recs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -122,11 +122,17 @@ def _task_entry(recs: list[dict[str, Any]]) -> dict[str, Any]:
             if k != main and isinstance(v, (int, float)) and not isinstance(v, bool):
                 others[k].append(float(v))
     return {
-        "family": task.get("family"), "version": task["version"], "main_metric": main,
-        "mean": summary["mean"], "ci95": summary["ci95"], "n": summary["n"],
-        "seeds": [r.get("seed") for r in recs], "values": summary["values"],
+        "family": task.get("family"),
+        "version": task["version"],
+        "main_metric": main,
+        "mean": summary["mean"],
+        "ci95": summary["ci95"],
+        "n": summary["n"],
+        "seeds": [r.get("seed") for r in recs],
+        "values": summary["values"],
         "metrics": {k: _summary(v) for k, v in sorted(others.items())},
-        "retention": None, "retention_status": "no teacher",
+        "retention": None,
+        "retention_status": "no teacher",
         "protocol": results.record_protocol(recs[-1]),
         "unconverged_seeds": sum((r.get("details") or {}).get("converged") is False for r in recs),
     }
@@ -176,6 +182,7 @@ def _select(recs: list[dict[str, Any]], forced_budget: str | None):
     scored = [r for r in in_budget if r["task"]["version"] == version[r["task"]["name"]]]
     excluded["old_task_version"] = len(in_budget) - len(scored)
     scored = _dedup(scored, lambda r: (r["model"]["id"], r["task"]["name"], r.get("seed")))
+
     def bench_key(r: dict[str, Any]) -> tuple:
         return r["model"]["id"], r.get("variant") or "eager", setting(runtime_entry(r))
 
@@ -186,8 +193,9 @@ def _select(recs: list[dict[str, Any]], forced_budget: str | None):
     return scored, benches, budget, budgets, excluded
 
 
-def _row(lang: str, recs: list[dict[str, Any]], speed: dict[str, Any], budget: str | None,
-         card_url: str) -> dict[str, Any]:
+def _row(
+    lang: str, recs: list[dict[str, Any]], speed: dict[str, Any], budget: str | None, card_url: str
+) -> dict[str, Any]:
     """One model's row (without retention and means)."""
     recs = sorted(recs, key=lambda r: r.get("date") or "")
     model = recs[-1]["model"]
@@ -198,13 +206,20 @@ def _row(lang: str, recs: list[dict[str, Any]], speed: dict[str, Any], budget: s
             per_task[r["task"]["name"]].append(r)
     role = model.get("role") or "model"
     return {
-        "id": f"{lang}/{model['id']}", "lang": lang, "model_id": model["id"], "revision": model["revision"],
-        "role": role, "role_label": ROLE_LABELS.get(role, role), "size": model.get("size"),
+        "id": f"{lang}/{model['id']}",
+        "lang": lang,
+        "model_id": model["id"],
+        "revision": model["revision"],
+        "role": role,
+        "role_label": ROLE_LABELS.get(role, role),
+        "size": model.get("size"),
         "params": params or None,
         "card_url": card_url_for(model["id"], role, lang, model.get("size"), card_url),
         "budget": budget if per_task else None,
         "tasks": {name: _task_entry(per_task[name]) for name in sorted(per_task)},
-        "tasks_scored": len(per_task), "mean_score": None, "mean_retention": None,
+        "tasks_scored": len(per_task),
+        "mean_score": None,
+        "mean_retention": None,
         "speed": speed,
         "provenance": _provenance(recs, model["revision"]),
     }
@@ -213,8 +228,11 @@ def _row(lang: str, recs: list[dict[str, Any]], speed: dict[str, Any], budget: s
 def _add_means(rows: list[dict[str, Any]], task_names: list[str]) -> dict[str, Any] | None:
     """Fill retention and the means in place; returns the reference teacher's row."""
     teachers = [r for r in rows if r["role"] == "teacher" and r["tasks"]]
-    ref = min(teachers, default=None,
-              key=lambda r: (-len(r["tasks"]), -sum(t["n"] for t in r["tasks"].values()), r["model_id"]))
+    ref = min(
+        teachers,
+        default=None,
+        key=lambda r: (-len(r["tasks"]), -sum(t["n"] for t in r["tasks"].values()), r["model_id"]),
+    )
     floors = {}  # task -> the constant baseline's mean (retention is n/a where the teacher is not above it)
     for row in rows:
         if row["role"] == "constant-baseline":
@@ -244,8 +262,12 @@ def _language(lang: str, recs: list[dict[str, Any]], card_url: str, forced_budge
     task_meta = {}
     for r in scored:  # oldest first: the newest record describes the task
         t = r["task"]
-        task_meta[t["name"]] = {"name": t["name"], "family": t.get("family"), "version": t["version"],
-                                "main_metric": t["main_metric"]}
+        task_meta[t["name"]] = {
+            "name": t["name"],
+            "family": t.get("family"),
+            "version": t["version"],
+            "main_metric": t["main_metric"],
+        }
     task_names = sorted(task_meta)
 
     by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -253,8 +275,10 @@ def _language(lang: str, recs: list[dict[str, Any]], card_url: str, forced_budge
         by_model[r["model"]["id"]].append(r)
     runtimes = {m: [runtime_entry(r) for r in mrecs if r["kind"] == "bench"] for m, mrecs in by_model.items()}
     ref_setting = reference_setting(runtimes)
-    rows = [_row(lang, mrecs, speed_entry(runtimes[m], ref_setting), budget, card_url)
-            for m, mrecs in by_model.items()]
+    rows = [
+        _row(lang, mrecs, speed_entry(runtimes[m], ref_setting), budget, card_url)
+        for m, mrecs in by_model.items()
+    ]
     ref = _add_means(rows, task_names)
     rows.sort(key=lambda r: (_ROLE_ORDER.get(r["role"], 99), _SIZE_ORDER.get(r["size"], 9), r["model_id"]))
 
@@ -264,7 +288,9 @@ def _language(lang: str, recs: list[dict[str, Any]], card_url: str, forced_budge
     if ref_setting:
         speed_setting = dict(zip(("seq_len", "device", "hardware", "threads"), ref_setting, strict=True))
     info = {
-        "code": lang, "name": _language_name(lang), "budget": budget,
+        "code": lang,
+        "name": _language_name(lang),
+        "budget": budget,
         "protocol": results.record_protocol(scored[-1]) if scored else None,
         "budgets": {str(b): n for b, n in sorted(budgets.items(), key=lambda kv: str(kv[0]))},
         "tasks": [task_meta[n] for n in task_names],
@@ -297,13 +323,16 @@ def build_leaderboard(
     try:
         card_url.format(model_id="m", lang="xx", size="xs")
     except (KeyError, IndexError, ValueError) as e:
-        raise UsageError(f"bad card URL template {card_url!r}: {e}",
-                         hint="use the fields {model_id}, {lang} and {size}") from None
+        raise UsageError(
+            f"bad card URL template {card_url!r}: {e}", hint="use the fields {model_id}, {lang} and {size}"
+        ) from None
     if records is None:
         records = results.load_records(root=root)
     if not records:
-        raise ZooError(f"no result records in {root or results.results_dir()}",
-                       hint="run `zoo eval` and `zoo bench` first, or point --results at a results store")
+        raise ZooError(
+            f"no result records in {root or results.results_dir()}",
+            hint="run `zoo eval` and `zoo bench` first, or point --results at a results store",
+        )
     by_lang: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for rec in records:
         _check_record(rec)

@@ -215,8 +215,11 @@ class Leaderboard(Record):
 
     SCHEMA_NAME = "leaderboard"
     model_config = ConfigDict(
-        strict=True, json_schema_serialization_defaults_required=True, serialize_by_alias=True,
-        validate_by_name=True, title="TiME Zoo leaderboard",
+        strict=True,
+        json_schema_serialization_defaults_required=True,
+        serialize_by_alias=True,
+        validate_by_name=True,
+        title="TiME Zoo leaderboard",
     )
 
     schema_id: Literal["time-zoo/leaderboard@1"] = Field(SCHEMA, alias="schema")  # BaseModel has .schema()

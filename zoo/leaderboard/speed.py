@@ -1,8 +1,12 @@
 """The speed columns of the leaderboard, from bench records: runtimes, energy labels, the reference setting.
 
-A runtime is *checked* when it is the eager model itself or its record says its outputs agree with the eager
-model's; only checked runtimes in the language's reference setting (the one benchmarked for the most models)
-can be a row's ``speed.best``. Energy is ``measured`` (RAPL/NVML), ``estimated`` or ``not measured``.
+- Each language has one reference setting (sequence length, device, hardware, threads): the one benchmarked
+  for the most models. A row's ``speed.best`` is its fastest *checked* runtime in that setting; every runtime
+  of every setting is listed in ``speed.runtimes``. A runtime is checked when it is the eager model itself
+  (variant null or ``eager``) or its record's details say its outputs agree with the eager model's
+  (``details.agreement.ok`` or ``details.agreement_ok`` true).
+- Energy is ``measured`` only with ``details.energy_method`` ``rapl`` or ``nvml`` and a value; ``estimate: …``
+  methods are labelled ``estimated``; anything else is ``not measured`` with a null value.
 """
 
 from __future__ import annotations
@@ -11,8 +15,16 @@ from collections import defaultdict
 from typing import Any
 
 _MEASURED = ("rapl", "nvml")
-_BENCH_FIELDS = ("sentences_per_s", "sentences_per_s_ci95", "tokens_per_s", "best_batch_size",
-                 "latency_p50_ms", "latency_p95_ms", "peak_memory_mb", "disk_mb")
+_BENCH_FIELDS = (
+    "sentences_per_s",
+    "sentences_per_s_ci95",
+    "tokens_per_s",
+    "best_batch_size",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "peak_memory_mb",
+    "disk_mb",
+)
 EAGER = (None, "", "eager")  # variants that are the eager model itself
 
 
@@ -58,22 +70,28 @@ def runtime_entry(rec: dict[str, Any]) -> dict[str, Any]:
     }
     for key in _BENCH_FIELDS:
         entry[key] = scores.get(key)
-    entry.update({
-        "energy_j_per_1k_sentences": value if label != "not measured" else None,
-        "energy_method": details.get("energy_method") or "not measured",
-        "energy_label": label,
-        "checked": _checked(rec.get("variant"), details),
-        "in_reference_setting": False,
-        "date": rec.get("date"),
-        "git_commit": env.get("git_commit"),
-    })
+    entry.update(
+        {
+            "energy_j_per_1k_sentences": value if label != "not measured" else None,
+            "energy_method": details.get("energy_method") or "not measured",
+            "energy_label": label,
+            "checked": _checked(rec.get("variant"), details),
+            "in_reference_setting": False,
+            "date": rec.get("date"),
+            "git_commit": env.get("git_commit"),
+        }
+    )
     return entry
 
 
 def setting(rt: dict[str, Any]) -> tuple:
     """(seq_len, device, CPU or GPU name, threads): runtimes of one setting are comparable."""
-    return (rt["seq_len"], rt["device"], rt["cpu"] if not str(rt["device"]).startswith("cuda") else rt["gpu"],
-            rt["threads"])
+    return (
+        rt["seq_len"],
+        rt["device"],
+        rt["cpu"] if not str(rt["device"]).startswith("cuda") else rt["gpu"],
+        rt["threads"],
+    )
 
 
 def reference_setting(runtimes: dict[str, list[dict[str, Any]]]) -> tuple | None:
