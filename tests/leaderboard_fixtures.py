@@ -30,8 +30,12 @@ EVAL = {
         "time-xh-xs": ("student", "xs", "xs", {"masakhaner": [70, 72, 74], "masakhapos": [85, 86, 87]}),
         "time-xh-s": ("student", "s", "s", {"masakhaner": [74, 75, 76], "masakhapos": [87, 88, 89]}),
         TEACHER: ("teacher", None, "teacher", {"masakhaner": [79, 80, 81], "masakhapos": [90, 90, 90]}),
-        "random-xh-xs": ("random-baseline", "xs", "xs",
-                         {"masakhaner": [40, 42, 44], "masakhapos": [60, 61, 62]}),
+        "random-xh-xs": (
+            "random-baseline",
+            "xs",
+            "xs",
+            {"masakhaner": [40, 42, 44], "masakhapos": [60, 61, 62]},
+        ),
     },
     "fr": {
         "time-fr-xs": ("student", "xs", "xs", {"wikiann": [80, 81, 82], "xnli": [60, 62, 64]}),
@@ -43,9 +47,11 @@ SHAPE = "shape/xlm-roberta-base"
 # lang -> model id -> [(variant, sentences/s, agreement ok, energy method, J per 1k sentences)]
 BENCH = {
     "xh": {
-        "time-xh-xs": [("eager", 400.0, None, "rapl", 12.5),
-                       ("onnx-int8", 900.0, True, "estimate: TDP x time", 6.0),
-                       ("onnx-fp32", 1000.0, None, "not measured", None)],  # faster but unchecked
+        "time-xh-xs": [
+            ("eager", 400.0, None, "rapl", 12.5),
+            ("onnx-int8", 900.0, True, "estimate: TDP x time", 6.0),
+            ("onnx-fp32", 1000.0, None, "not measured", None),
+        ],  # faster but unchecked
         "time-xh-s": [("eager", 200.0, None, "rapl", 25.0), ("onnx-int8", 450.0, True, "rapl", 11.0)],
         TEACHER: [("eager", 60.0, None, "not measured", None)],
         "random-xh-xs": [("eager", 390.0, None, "not measured", None)],
@@ -64,35 +70,81 @@ DATE = "2025-01-02T03:04:05+00:00"
 def model_info(model_id: str, role: str, size: str | None, params_key: str | None) -> ModelInfo:
     fake_hash = hashlib.sha256(model_id.encode()).hexdigest()[:12]  # stands in for teachers.content_revision
     revision = "random-init" if role in ("random-baseline", "shape-baseline") else fake_hash
-    return ModelInfo(id=model_id, revision=revision, role=role, size=size,
-                     params=dict(PARAMS[params_key]) if params_key else {})
+    return ModelInfo(
+        id=model_id,
+        revision=revision,
+        role=role,
+        size=size,
+        params=dict(PARAMS[params_key]) if params_key else {},
+    )
 
 
-def eval_record(lang: str, model: ModelInfo, task: str, seed: int, value: float, budget: str = "full",
-                version: int = 1, date: str = DATE) -> dict[str, Any]:
+def eval_record(
+    lang: str,
+    model: ModelInfo,
+    task: str,
+    seed: int,
+    value: float,
+    budget: str = "full",
+    version: int = 1,
+    date: str = DATE,
+) -> dict[str, Any]:
     family, metric = TASKS[lang][task]
     rec = make_record(
-        "eval", lang, model,
-        {"name": task, "family": family, "version": version, "split": "test", "main_metric": metric,
-         "budget": budget},
-        {metric: float(value), "loss_check": float(value) / 2}, seed=seed,
+        "eval",
+        lang,
+        model,
+        {
+            "name": task,
+            "family": family,
+            "version": version,
+            "split": "test",
+            "main_metric": metric,
+            "budget": budget,
+        },
+        {metric: float(value), "loss_check": float(value) / 2},
+        seed=seed,
     )
     rec["date"] = date
     return rec
 
 
-def bench_record(lang: str, model: ModelInfo, variant: str, sps: float, agreement: bool | None,
-                 energy_method: str, energy: float | None, date: str = DATE) -> dict[str, Any]:
-    details = {"energy_method": energy_method, "threads": 2, "device": "cpu",
-               "dtype": "int8" if "int8" in variant else "float32"}
+def bench_record(
+    lang: str,
+    model: ModelInfo,
+    variant: str,
+    sps: float,
+    agreement: bool | None,
+    energy_method: str,
+    energy: float | None,
+    date: str = DATE,
+) -> dict[str, Any]:
+    details = {
+        "energy_method": energy_method,
+        "threads": 2,
+        "device": "cpu",
+        "dtype": "int8" if "int8" in variant else "float32",
+    }
     if agreement is not None:
         details["agreement"] = {"ok": agreement, "max_abs_diff": 0.01}
     rec = make_record(
-        "bench", lang, model, {"name": "speed", "version": 1, "seq_len": 128},
-        {"sentences_per_s": sps, "sentences_per_s_ci95": [sps * 0.95, sps * 1.05], "tokens_per_s": sps * 20,
-         "best_batch_size": 32, "latency_p50_ms": 1000.0 / sps, "latency_p95_ms": 1500.0 / sps,
-         "peak_memory_mb": 100.0, "disk_mb": 80.0, "energy_j_per_1k_sentences": energy},
-        variant=None if variant == "eager" else variant, details=details,
+        "bench",
+        lang,
+        model,
+        {"name": "speed", "version": 1, "seq_len": 128},
+        {
+            "sentences_per_s": sps,
+            "sentences_per_s_ci95": [sps * 0.95, sps * 1.05],
+            "tokens_per_s": sps * 20,
+            "best_batch_size": 32,
+            "latency_p50_ms": 1000.0 / sps,
+            "latency_p95_ms": 1500.0 / sps,
+            "peak_memory_mb": 100.0,
+            "disk_mb": 80.0,
+            "energy_j_per_1k_sentences": energy,
+        },
+        variant=None if variant == "eager" else variant,
+        details=details,
     )
     rec["environment"] = {**rec["environment"], "cpu": "Fixture CPU 3000", "git_commit": "abc123def456"}
     rec["date"] = date

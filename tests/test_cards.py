@@ -304,14 +304,14 @@ def test_card_and_leaderboard_show_the_same_preset(fixture_student_template):
     path = install_student(fixture_student_template)
     add_eval_records(path, ["masakhaner", "afrixnli"], seeds=3, budget="quick")
     add_eval_records(path, ["masakhaner"], seeds=5, budget="quick+patience=3", rng_seed=1)  # fewer tasks
-    [lang] = [x for x in build_leaderboard()["languages"] if x["code"] == "xh"]
+    [lang] = [x for x in build_leaderboard().to_json()["languages"] if x["code"] == "xh"]
     shown = {t.task.name: t.budget for t in cards.collect_eval(cards.locate_student("xh", "xs"))}
     assert lang["budget"] == "quick"
     assert shown == {name: ("quick" if name in ("masakhaner", "afrixnli") else None)
                      for name in get_language("xh").tasks}
     # a standard-protocol preset wins over a more complete learning-curve one, in both views
     add_eval_records(path, ["afrixnli"], seeds=3, budget="standard", rng_seed=2)
-    [lang] = [x for x in build_leaderboard()["languages"] if x["code"] == "xh"]
+    [lang] = [x for x in build_leaderboard().to_json()["languages"] if x["code"] == "xh"]
     shown = {t.task.name: t.budget for t in cards.collect_eval(cards.locate_student("xh", "xs"))}
     assert lang["budget"] == shown["afrixnli"] == "standard" and lang["protocol"] == "standard"
 
@@ -354,8 +354,8 @@ def test_results_card_and_leaderboard_print_the_same_retention(fixture_student_t
         "afrixnli": None,
     }
     summary = {r["task"]: r["retention"]["time-xh-xs"] for r in load_summary("xh", spec)}
-    [lang] = [x for x in build_leaderboard()["languages"] if x["code"] == "xh"]
-    board = next(r for r in build_leaderboard()["rows"] if r["model_id"] == "time-xh-xs")
+    [lang] = [x for x in build_leaderboard().to_json()["languages"] if x["code"] == "xh"]
+    board = next(r for r in build_leaderboard().to_json()["rows"] if r["model_id"] == "time-xh-xs")
     text = cards.write_card("xh", "xs").read_text(encoding="utf-8")
     for name, ratio in expected.items():
         metric = spec.tasks[name].main_metric

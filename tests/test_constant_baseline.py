@@ -233,8 +233,8 @@ def test_leaderboard_and_results_table_show_the_constant_row_after_the_random_ba
     constant = ModelInfo("constant", "constant-v1", "constant-baseline")
     records = fx.fixture_records() + [fx.eval_record("xh", constant, "masakhaner", 0, 11.0),
                                       fx.eval_record("xh", constant, "masakhapos", 0, 45.0)]
-    board = leaderboard.build_leaderboard(records)
-    schema = json.loads(leaderboard.SCHEMA_PATH.read_text())
+    board = leaderboard.build_leaderboard(records).to_json()
+    schema = json.loads(leaderboard.Leaderboard.schema_file().read_text())
     _check(schema, json.loads(json.dumps(board)), schema)
     xh = [r for r in board["rows"] if r["lang"] == "xh"]
     row = next(r for r in xh if r["model_id"] == "constant")

