@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from zoo import cards
+from zoo import card as cards
 from zoo.errors import UsageError
 from zoo.models import student_dir
 from zoo.registry import get_language, languages
