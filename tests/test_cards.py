@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_distill_run import env, smoke_student, tiny_teacher  # noqa: F401 (fixtures of a real distillation)
 
 from zoo import card as cards
 from zoo.errors import UsageError
@@ -77,7 +78,7 @@ DISTILLATION = {
         {"path": "xh/corpus/ntrex128.txt", "sha256": "a" * 64, "lines": 1965, "words": 30499},
         {"path": "xh/corpus/mafand_mt_devtest.txt", "sha256": "b" * 64, "lines": 1407, "words": 21794},
     ]},
-    "vocab": {"teacher_pieces": 250002, "kept_pieces": 250002},
+    "vocab": {"model_type": "Unigram", "teacher_pieces": 250002, "kept_pieces": 250002, "kept_fraction": 1.0},
     "training": {"steps": 40, "tokens_seen": 98765, "best_step": 30, "heldout_loss_at_step_0": 2.5,
                  "best_heldout_loss": 1.75, "heldout_loss_curve": [[0, 2.5], [10, 2.0], [20, 1.8], [30, 1.75],
                                                                    [40, 1.8]],
@@ -217,6 +218,7 @@ def test_card_front_matter_and_body_come_from_the_records(fixture_student_templa
     assert "52,293 words" in text and "98,765 tokens seen" in text and "best step 30" in text
     assert "2.5000 at step 0 → 1.7500 at the best step" in text and "Q-Q" in text and "fixture CPU" in text
     assert "wall time 2 min 5 s" in text
+    assert "the teacher has 250,002, of which 250,002 (100.00 %) were kept" in _vocabulary_line(text)
     assert "12.5 J (measured, RAPL)" in text and "4.0 J (estimate: TDP x time)" in text
     assert "| 8.0× |" in text  # student eager 400/s vs teacher eager 50/s on the same hardware
     assert "not measured" in text  # the teacher's energy
@@ -372,3 +374,26 @@ def test_results_card_and_leaderboard_print_the_same_retention(fixture_student_t
     # the mean retention leaves the at-chance task out
     assert board["mean_retention"] == pytest.approx(expected["masakhaner"])
     assert lang["retention_reference"] == TEACHER
+
+
+def _vocabulary_line(text: str) -> str:
+    """The card's "- Vocabulary: ..." bullet, its wrapped lines joined."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("- Vocabulary:"))
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith("  "))
+    return " ".join(line.strip() for line in lines[start:end])
+
+
+def test_card_of_a_real_distillation_shows_its_vocabulary(smoke_student):  # noqa: F811
+    """A card made from what ``zoo distill`` wrote (smoke preset, real xh corpus, tiny teacher) shows the
+    teacher's piece count, the kept pieces and the kept fraction of that run's distillation.json."""
+    vocab = json.loads((smoke_student / "distillation.json").read_text(encoding="utf-8"))["vocab"]
+    teacher, kept, fraction = vocab["teacher_pieces"], vocab["kept_pieces"], vocab["kept_fraction"]
+    assert 0 < kept < teacher and fraction == pytest.approx(kept / teacher, abs=1e-6)  # the vocab was pruned
+    assert cards.locate_student("xh", model_dir=smoke_student).distillation.vocab_teacher_pieces == teacher
+
+    text = cards.write_card("xh", "xs", model_dir=smoke_student).read_text(encoding="utf-8")
+    line = _vocabulary_line(text)
+    assert f"{kept:,} pieces in the student" in line  # config.json's vocab_size
+    assert f"the teacher has {teacher:,}, of which {kept:,} ({100 * fraction:.2f} %) were kept" in line, line
+    assert "not recorded" not in line
