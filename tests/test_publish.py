@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from test_cards import add_bench_records, add_eval_records, build_fixture_student, install_student, run_cli
 
-from zoo import cards, hub
+from zoo import card as cards
+from zoo import hub
 from zoo.errors import OfflineError, UsageError, ZooError
 from zoo.teachers import content_revision
 

@@ -2,7 +2,7 @@
 
 Only the files a user needs are published (config, weights, tokenizer files, ``distillation.json``, the id
 map, ``README.md``); checkpoints and training state never are. The recommended size of a language goes to two
-repositories, ``org/time-xh`` and ``org/time-xh-xs`` (see :func:`zoo.cards.repo_ids`).
+repositories, ``org/time-xh`` and ``org/time-xh-xs`` (see :func:`zoo.card.repo_ids`).
 
 The local mode writes the layout of ``huggingface_hub``'s cache: ``models--org--name/blobs/<hash>`` (git
 blob sha1 for regular files, sha256 for LFS files, as the Hub's etags), ``snapshots/<commit>/<file>`` as
@@ -23,7 +23,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zoo import cards
+from zoo import card
 from zoo.errors import OfflineError, UsageError, ZooError
 from zoo.fileio import exclusive_lock, write_text_atomic
 from zoo.results import git_commit
@@ -167,7 +167,7 @@ def plan_publish(
     allow_unevaluated: bool = False,
 ) -> PublishPlan:
     """Check that a student can be published (card present and current, results present) and plan it."""
-    student = cards.locate_student(lang, size, model_dir)
+    student = card.locate_student(lang, size, model_dir)
     readme = student.path / "README.md"
     rerun = (
         f"zoo card --lang {student.spec.code} --size {student.size}"
@@ -176,8 +176,8 @@ def plan_publish(
     )
     if not readme.is_file():
         raise ZooError(f"{student.path} has no model card (README.md)", hint=f"run: {rerun}")
-    stamp = cards.read_stamp(readme.read_text(encoding="utf-8"))
-    now = cards.current_stamp(student, org)
+    stamp = card.read_stamp(readme.read_text(encoding="utf-8"))
+    now = card.current_stamp(student, org)
     if stamp is None:
         raise ZooError(f"{readme} was not written by `zoo card`", hint=f"run: {rerun}")
     if stamp.get("org") != org:
@@ -215,7 +215,7 @@ def plan_publish(
         student.spec.code,
         student.size,
         student.path,
-        cards.repo_ids(student.spec, student.size, org),
+        card.repo_ids(student.spec, student.size, org),
         files,
         skipped,
         message,

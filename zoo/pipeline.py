@@ -158,16 +158,16 @@ def step_bench(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any
 
 
 def step_card(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]]:
-    from zoo import cards
+    from zoo import card
 
     outputs, did = {}, False
     for size in _sizes(spec, opts):
-        student = cards.locate_student(spec.code, size)
+        student = card.locate_student(spec.code, size)
         readme = student.path / "README.md"
-        stamp = cards.read_stamp(readme.read_text(encoding="utf-8")) if readme.is_file() else None
-        fresh = stamp is not None and stamp == cards.current_stamp(student, opts.org)
+        stamp = card.read_stamp(readme.read_text(encoding="utf-8")) if readme.is_file() else None
+        fresh = stamp is not None and stamp == card.current_stamp(student, opts.org)
         if not fresh:
-            cards.write_card(spec.code, size, org=opts.org)
+            card.write_card(spec.code, size, org=opts.org)
             did = True
         outputs[size] = str(readme)
     return ("done" if did else "skipped"), outputs

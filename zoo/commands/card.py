@@ -19,6 +19,6 @@ def card_cmd(
     ),
 ) -> None:
     """Render the model card into <model dir>/README.md (atomically) and print its path."""
-    from zoo.cards import write_card
+    from zoo.card import write_card
 
     typer.echo(str(write_card(lang, size, model, org)))
