@@ -17,7 +17,7 @@ from typing import Any
 from zoo.errors import UsageError, ZooError
 from zoo.models import student_dir, student_id
 from zoo.registry import SIZES, LanguageSpec, get_language
-from zoo.results import dir_revision
+from zoo.teachers import content_revision
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ def locate_student(lang: str, size: str | None = None, model_dir: str | Path | N
             )
     spec.size(size)
     distillation = read_distillation(path / "distillation.json")
-    return Student(spec, size, path, dir_revision(path), config, distillation)
+    return Student(spec, size, path, content_revision(path), config, distillation)
 
 
 def repo_ids(spec: LanguageSpec, size: str, org: str = "time") -> list[str]:

@@ -23,8 +23,8 @@ def results_cmd(
     scores reported in the literature for those tasks, apart."""
     from rich.console import Console
 
-    from zoo.registry import get_language
     from zoo.paths import results_dir
+    from zoo.registry import get_language
     from zoo.results.reported import render_reported_table, reported_rows
     from zoo.results.tables import load_summary, render_table
 

@@ -37,9 +37,9 @@ from typing import Any
 
 from zoo import __version__, results
 from zoo.errors import UsageError, ZooError
-from zoo.paths import results_dir
 from zoo.leaderboard.schema import SCHEMA, Leaderboard
 from zoo.leaderboard.speed import EAGER, reference_setting, runtime_entry, setting, speed_entry
+from zoo.paths import results_dir
 from zoo.results.reported import reported_for_language
 
 DEFAULT_CARD_URL = "https://huggingface.co/time/{model_id}"
