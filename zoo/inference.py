@@ -64,16 +64,9 @@ class FastEncoder:
         on a busy machine).
         """
         from zoo.bench.protocol import n_cpus
-        from zoo.bench.runtimes import (
-            MIN_COSINE,
-            OrtRuntime,
-            TorchRuntime,
-            check_agreement,
-            export_onnx,
-            export_root,
-            quantize_int8,
-        )
         from zoo.models import model_from_arg
+        from zoo.onnx_export import ONNX_FILE, export_onnx, export_root, quantize_int8
+        from zoo.runtimes import MIN_COSINE, OrtRuntime, TorchRuntime, check_agreement
 
         if runtime not in ("eager", "onnx-fp32", "onnx-int8"):
             raise UsageError(f"unknown runtime '{runtime}'", hint="eager, onnx-fp32 or onnx-int8")
@@ -117,7 +110,7 @@ class FastEncoder:
                 f"(min cosine {agreement.get('min_cosine')}, threshold {agreement.get('threshold')})",
                 hint=f"use runtime='onnx-fp32' or 'eager', or delete {sub} to re-export",
             )
-        rt = OrtRuntime(sub / "model.onnx", runtime, threads, spin=spin)
+        rt = OrtRuntime(sub / ONNX_FILE, runtime, threads, spin=spin)
         return cls(rt, tokenizer, runtime, max_length, agreement)
 
     def __call__(self, texts: Sequence[str], max_length: int | None = None) -> dict[str, np.ndarray]:
@@ -127,7 +120,7 @@ class FastEncoder:
 
     def encode(self, texts: Sequence[str], batch_size: int = 32, normalize: bool = False) -> np.ndarray:
         """Mean-pooled sentence embeddings, (n, hidden) float32; L2-normalised when ``normalize``."""
-        from zoo.bench.runtimes import mean_pool
+        from zoo.runtimes import mean_pool
 
         if isinstance(texts, str):
             raise UsageError("encode() takes a list of texts, not a string")

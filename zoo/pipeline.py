@@ -136,7 +136,8 @@ def step_eval(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]
 
 
 def step_bench(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]]:
-    from zoo.bench.run import BenchConfig, bench_models, decide_spin, run_bench
+    from zoo.bench.config import BenchConfig, bench_models, decide_spin
+    from zoo.bench.run import run_bench
 
     policy = decide_spin(None)
     if opts.run_preset.bench_quick:  # students and teacher, eager only: seconds, not the full protocol

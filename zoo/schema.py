@@ -13,10 +13,11 @@ import importlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_serializer
 
 from zoo.errors import ZooError
 from zoo.fileio import write_json_atomic
@@ -36,9 +37,15 @@ RECORD_KINDS: list[str] = [
 
 
 class Part(BaseModel):
-    """A typed part of a record (nested object); unknown fields are errors."""
+    """A typed part of a record (nested object); unknown fields are errors. Optional fields are written only
+    when given (a field set to None explicitly is kept), so a record read and written again keeps its keys."""
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    @model_serializer(mode="wrap")
+    def _only_given(self, handler: Callable[[Any], dict[str, Any]]):  # no return type: keeps the schema
+        data = handler(self)
+        return {k: v for k, v in data.items() if v is not None or k in self.model_fields_set}
 
 
 class Record(Part):
@@ -74,7 +81,7 @@ class Record(Part):
         return cls.from_json(data, source=path)
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON object written to disk (fields left at None are kept, so every key is always there)."""
+        """The JSON object written to disk."""
         return self.model_dump(mode="json")
 
     def write(self, path: str | os.PathLike) -> Path:

@@ -1,10 +1,15 @@
 """Efficiency benchmark (``zoo bench``): throughput, latency, memory, size and energy of encoders on real
-sentences, for eager PyTorch and checked ONNX Runtime fp32 / dynamic-int8 exports.
+sentences, for eager PyTorch and checked ONNX Runtime fp32 / dynamic-int8 exports (:mod:`zoo.runtimes`).
 
+- :mod:`zoo.bench.config`: what to measure (runtimes, lengths, batch sizes, threads), which models, spinning.
+- :mod:`zoo.bench.inputs`: real corpus sentences tokenised into the timed pool and the agreement batches.
 - :mod:`zoo.bench.protocol`: timing loop, median + bootstrap interval, foreign-load and memory meters.
 - :mod:`zoo.bench.energy`: RAPL / NVML meters, labelled estimates, "not measured".
-- :mod:`zoo.bench.runtimes`: runtimes, ONNX export + int8 quantisation (cached), agreement check.
 - :mod:`zoo.bench.roofline`: matrix-multiply peak rates measured in the same run.
-- :mod:`zoo.bench.run`: the sweep over models x runtimes writing results records.
-- :mod:`zoo.bench.report`: the speed table from records (rich and markdown).
+- :mod:`zoo.bench.sweep`: the batch-size sweep of one runtime.
+- :mod:`zoo.bench.measure`: one model: reference and exports, then each runtime checked and timed.
+- :mod:`zoo.bench.peer`: a peer pipeline (spaCy) timed by the same protocol.
+- :mod:`zoo.bench.record`: the typed bench record (:class:`~zoo.bench.record.BenchRecord`), its store I/O.
+- :mod:`zoo.bench.run`: the whole run over models x runtimes, writing one record per pair.
+- :mod:`zoo.bench.tables`: the speed table from records (rich and markdown).
 """

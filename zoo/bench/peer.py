@@ -1,11 +1,11 @@
 """``zoo bench`` of a peer pipeline (``spacy:<package>``): runtime ``spacy``, the encoders' protocol.
 
-Text: the sentences the encoders read, in the same order (:func:`zoo.bench.run.make_inputs` with the
+Text: the sentences the encoders read, in the same order (:func:`zoo.bench.inputs.make_inputs` with the
 language's teacher tokenizer: the same shuffled corpus lines, full-length ones first), each cut after the
 characters of its first ``seq_len`` tokens, so the pipeline reads the very text the encoders read (the
 students tokenise the corpus like their teacher). Timed: ``nlp.pipe(texts, batch_size=b)`` — spaCy's
 tokenizer and the components the UD evaluation runs (:func:`zoo.peers.spacy_pipeline.load_pipeline`) —
-by :func:`zoo.bench.run.sweep`: warm-up, >= ``min_batches`` timed batches per batch size, median and
+by :func:`zoo.bench.sweep.sweep`: warm-up, >= ``min_batches`` timed batches per batch size, median and
 bootstrap 95% interval, batch-1 latency p50/p95.
 
 ``tokens_per_s`` counts the unit of the encoder rows: the teacher tokenizer's tokens of those spans
@@ -24,9 +24,11 @@ from collections.abc import Callable
 from typing import Any
 
 from zoo.bench import energy as energy_mod
+from zoo.bench.config import BenchConfig
+from zoo.bench.inputs import make_inputs
 from zoo.bench.protocol import PeakMemory, busy_note, load_fields, release_memory
-from zoo.bench.run import BenchConfig, make_inputs, sweep
-from zoo.bench.runtimes import files_mb
+from zoo.bench.record import BenchRecord
+from zoo.bench.sweep import sweep
 from zoo.models import ModelRef, teacher_ref
 from zoo.peers.spacy_pipeline import (
     check_language,
@@ -36,13 +38,13 @@ from zoo.peers.spacy_pipeline import (
     pipeline_params,
 )
 from zoo.registry import LanguageSpec
-from zoo.results import make_record, save_record
+from zoo.runtimes import files_mb
 
 RUNTIME = "spacy"
 
 
 class TextPool:
-    """Texts in fixed batches, the ``inputs`` :func:`zoo.bench.run.sweep` asks for ``batches(b)``."""
+    """Texts in fixed batches, the ``inputs`` :func:`zoo.bench.sweep.sweep` asks for ``batches(b)``."""
 
     def __init__(self, texts: list[str]):
         self.texts = texts
@@ -51,8 +53,9 @@ class TextPool:
         """Up to ``n_max`` distinct batches of ``batch_size`` consecutive texts (wrapping around)."""
         n = len(self.texts)
         count = max(1, min(n_max, n // batch_size))
-        return [[self.texts[j % n] for j in range(i * batch_size, (i + 1) * batch_size)]
-                for i in range(count)]
+        return [
+            [self.texts[j % n] for j in range(i * batch_size, (i + 1) * batch_size)] for i in range(count)
+        ]
 
 
 def peer_config(cfg: BenchConfig) -> BenchConfig:
@@ -66,17 +69,27 @@ def encoder_spans(spec: LanguageSpec, sentences: list[str], seq_len: int) -> tup
     tokenizer = teacher.load_tokenizer()
     inputs = make_inputs(tokenizer, sentences, seq_len, len(tokenizer))
     enc = tokenizer(inputs.texts, truncation=True, max_length=seq_len, return_offsets_mapping=True)
-    spans = [text[: max((end for _, end in offsets), default=0)].strip()
-             for text, offsets in zip(inputs.texts, enc["offset_mapping"], strict=True)]
+    spans = [
+        text[: max((end for _, end in offsets), default=0)].strip()
+        for text, offsets in zip(inputs.texts, enc["offset_mapping"], strict=True)
+    ]
     info = {k: v for k, v in inputs.info.items() if k not in ("check_sentences", "ids_folded_into_vocab")}
-    return spans, {**info, "span_tokenizer": teacher.id,
-                   "text": f"each sentence cut after its first {seq_len} tokens of the span tokenizer"}
+    return spans, {
+        **info,
+        "span_tokenizer": teacher.id,
+        "text": f"each sentence cut after its first {seq_len} tokens of the span tokenizer",
+    }
 
 
 def bench_peer(
-    spec: LanguageSpec, ref: ModelRef, sentences: list[str], cfg: BenchConfig, run_id: str,
-    source: dict[str, Any], log: Callable[[str], None] = lambda s: None,
-) -> dict[str, Any]:
+    spec: LanguageSpec,
+    ref: ModelRef,
+    sentences: list[str],
+    cfg: BenchConfig,
+    run_id: str,
+    source: dict[str, Any],
+    log: Callable[[str], None] = lambda s: None,
+) -> BenchRecord:
     """Time the pipeline of ``ref`` on the language's sentences; writes and returns its bench record."""
     check_language(ref, spec.code)
     t_start = time.perf_counter()
@@ -114,9 +127,14 @@ def bench_peer(
         "energy_j_per_1k_sentences": None if energy_per_1k is None else round(energy_per_1k, 3),
     }
     windows = [p["load"] for p in result["points"]]
-    notes = [n for what, t in ((f"batch-{best['batch_size']} window", best_t),
-                               ("batch-1 latency window", result["latency"]))
-             if (n := busy_note(t.load, what))]
+    notes = [
+        n
+        for what, t in (
+            (f"batch-{best['batch_size']} window", best_t),
+            ("batch-1 latency window", result["latency"]),
+        )
+        if (n := busy_note(t.load, what))
+    ]
     details = {
         "status": "ok",
         "runtime": RUNTIME,
@@ -142,10 +160,19 @@ def bench_peer(
         "inputs": {**source, **info},
         "thread_policy": cfg.thread_policy,
     }
-    record = make_record("bench", spec.code, ref.info(params), cfg.task(), scores, variant=RUNTIME,
-                         details=details, wall_time_s=round(time.perf_counter() - t_start, 2))
-    save_record(record, force=True)
-    log(f"  {RUNTIME}: {sps:.1f} sentences/s at batch {best['batch_size']}, p50 {lat['p50']:.2f} ms"
-        f"{' (machine busy)' if details['busy'] else ''}")
+    record = BenchRecord.build(
+        spec.code,
+        ref.info(params),
+        cfg.task(),
+        scores,
+        variant=RUNTIME,
+        details=details,
+        wall_time_s=round(time.perf_counter() - t_start, 2),
+    )
+    record.save()
+    log(
+        f"  {RUNTIME}: {sps:.1f} sentences/s at batch {best['batch_size']}, p50 {lat['p50']:.2f} ms"
+        f"{' (machine busy)' if details['busy'] else ''}"
+    )
     release_memory()
     return record

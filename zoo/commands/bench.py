@@ -82,12 +82,13 @@ def bench_cmd(
 
     from rich.console import Console
 
+    from zoo.bench.config import BenchConfig, bench_models, decide_spin
     from zoo.bench.protocol import n_cpus
-    from zoo.bench.report import render_rich, settings_lines
-    from zoo.bench.run import BenchConfig, bench_models, decide_spin, run_bench
-    from zoo.bench.runtimes import default_device, parse_runtimes
+    from zoo.bench.run import run_bench
+    from zoo.bench.tables import render_rich, settings_lines
     from zoo.errors import UsageError
     from zoo.registry import get_language
+    from zoo.runtimes import default_device, parse_runtimes
 
     spec = get_language(lang)
     # before anything imports torch: OpenMP reads its wait policy once

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from zoo.bench.report import render_markdown, table_rows
-from zoo.results import ModelInfo, make_record
+from zoo.bench.record import BenchRecord
+from zoo.bench.tables import render_markdown, table_rows
+from zoo.results import ModelInfo
 
 
 def _rec(model_id: str, role: str, runtime: str, sps: float | None, run_id: str, busy: bool = False):
@@ -35,7 +36,7 @@ def _rec(model_id: str, role: str, runtime: str, sps: float | None, run_id: str,
     }
     if not scores:
         details["reason"] = "outputs disagree with the eager model; not timed"
-    return make_record("bench", "xh", info, task, scores, variant=runtime, details=details)
+    return BenchRecord.build("xh", info, task, scores, variant=runtime, details=details)
 
 
 def test_ratios_are_within_one_run_and_runtime():
