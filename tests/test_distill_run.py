@@ -23,7 +23,9 @@ from safetensors.torch import load_file
 
 from zoo import paths
 from zoo.cli import main as cli_main
-from zoo.distill.run import distill, run_dir_for
+from zoo.distill.checkpoints import run_dir_for
+from zoo.distill.record import DistillationRecord
+from zoo.distill.run import distill
 
 STUDENT_FILES = {
     "config.json",
@@ -142,6 +144,73 @@ def test_smoke_run_writes_a_complete_student(smoke_student, env, tiny_teacher):
     best = load_file(str(run / f"checkpoint-{tr['best_step']}" / "model.safetensors"))
     final = load_file(str(out / "model.safetensors"))
     assert best.keys() == final.keys() and all(torch.equal(best[k], final[k]) for k in best)
+
+
+# Every field of distillation.json that a reader elsewhere reads (as JSON, today): zoo/cards.py
+# (locate_student, student_licence, _teacher_identity, _distillation_context, card_context),
+# zoo/evaluation/report.py (_distilled_from), tests/test_pipeline.py and tests/test_corpus_hub.py.
+# "[]" walks a list.
+READER_FIELDS = (
+    "teacher.id",
+    "teacher.revision",
+    "teacher.layer",
+    "teacher.relation_heads",
+    "loss.relations",
+    "corpus.source",
+    "corpus.hub",
+    "corpus.lines",
+    "corpus.files[].path",
+    "corpus.files[].sha256",
+    "corpus.files[].lines",
+    "corpus.files[].words",
+    "vocab.teacher_pieces",  # cards read vocab.teacher_size (never written)
+    "vocab.kept_pieces",  # cards read vocab.kept (never written)
+    "vocab.kept_fraction",  # cards read vocab.coverage (never written)
+    "student.params.total",  # cards read a top-level params (never written)
+    "student.params.embedding",
+    "student.params.encoder",
+    "training.steps",
+    "training.tokens_seen",
+    "training.best_step",
+    "training.heldout_loss_at_step_0",
+    "training.best_heldout_loss",
+    "training.heldout_loss_curve",
+    "training.wall_time_s",
+    "environment.cpu",
+    "environment.cpu_count",
+    "environment.device",
+    "environment.torch_threads",
+    "environment.libraries",
+    "preset.name",
+    "preset.overrides",
+    "date",
+)
+
+
+def _values(obj, path: str) -> list:
+    """The values at a dotted ``path`` of a record (``name[]`` walks a list)."""
+    values = [obj]
+    for part in path.split("."):
+        name = part.removesuffix("[]")
+        values = [getattr(v, name) for v in values]
+        if part.endswith("[]"):
+            values = [x for v in values for x in v]
+    return values
+
+
+def test_smoke_record_round_trips_through_the_typed_record(smoke_student):
+    """The distillation.json a real run wrote reads back into DistillationRecord unchanged, and every field
+    a reader reads is set."""
+    path = smoke_student / "distillation.json"
+    on_disk = json.loads(path.read_text())
+    record = DistillationRecord.read(path)
+    assert record.to_json() == on_disk
+    assert DistillationRecord.in_dir(smoke_student) == record
+    unset = [f for f in READER_FIELDS if any(v is None for v in _values(record, f)) or not _values(record, f)]
+    assert not unset, f"fields readers read but the writer left unset: {unset}"
+    assert record.corpus.source == "local" and record.corpus.hub == []
+    assert record.training.sessions[-1].last_step == record.training.steps
+    assert record.student.untrained_parameters and record.loss.student_layer == record.student.layers
 
 
 def _batches_tokens(run: Path, cache: Path) -> list[list[int]]:

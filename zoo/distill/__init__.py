@@ -6,5 +6,8 @@
 - :mod:`zoo.distill.relation_loss`: MiniLMv2 Q/K/V relation loss with forward hooks.
 - :mod:`zoo.distill.trainer`: ``DistillationTrainer`` (HF ``Trainer``) and its collator.
 - :mod:`zoo.distill.presets`: ``smoke``, ``cpu`` and ``time-gpu`` settings.
+- :mod:`zoo.distill.prepare`: the job, teacher, corpus, vocabulary and student a run starts from.
+- :mod:`zoo.distill.checkpoints`: the run directory, its checkpoints, resuming after an interruption.
+- :mod:`zoo.distill.record`: ``DistillationRecord``, the typed ``distillation.json`` of a student.
 - :mod:`zoo.distill.run`: the entry point (``zoo distill`` / ``python -m zoo.distill.run``).
 """

@@ -42,6 +42,13 @@ def build_student(config: BertConfig, seed: int) -> BertModel:
     return BertModel(config)
 
 
+UNTRAINED_PARAMETERS = (
+    "the last layer's attention output and FFN, and the pooler: the relation loss does not reach them; "
+    "they keep their random initialisation"
+)
+RANDOM_EMBEDDINGS = "random (BERT initialiser, std 0.02)"
+
+
 def freeze_unreachable(model: BertModel) -> list[str]:
     """Freeze what the relation loss of the LAST layer cannot reach: that layer's attention output and
     feed-forward blocks, and the pooler. They keep their initialisation (as in MiniLMv2) and stay out of the

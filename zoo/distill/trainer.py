@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from transformers import Trainer, TrainerCallback
+from transformers import Trainer, TrainerCallback, TrainingArguments
 
+from zoo.distill.presets import Preset
 from zoo.distill.relation_loss import QKVCapture, capture_qkv, relation_loss
 from zoo.fileio import write_json_atomic
 
@@ -165,3 +166,44 @@ class SessionLogCallback(TrainerCallback):
 
     def on_train_end(self, args, state, control, **kwargs):
         self._write(state)
+
+
+def training_arguments(p: Preset, run_dir: Path) -> TrainingArguments:
+    """The Trainer's arguments for preset ``p``: checkpoints in ``run_dir`` every ``eval_steps``, the best
+    by held-out relation loss loaded at the end; without a GPU, several processes train on CPU (gloo)."""
+    return TrainingArguments(
+        output_dir=str(run_dir),
+        max_steps=p.max_steps,
+        per_device_train_batch_size=p.per_device_batch_size,
+        per_device_eval_batch_size=p.eval_batch_size,
+        gradient_accumulation_steps=p.gradient_accumulation_steps,
+        learning_rate=p.learning_rate,
+        optim=p.optim,
+        weight_decay=p.weight_decay,
+        warmup_steps=p.warmup_steps,
+        lr_scheduler_type=p.lr_scheduler,
+        max_grad_norm=p.max_grad_norm,
+        bf16=p.bf16,
+        eval_strategy="steps",
+        eval_steps=p.eval_steps,
+        save_strategy="steps",
+        save_steps=p.eval_steps,
+        save_total_limit=p.save_total_limit,
+        load_best_model_at_end=True,
+        metric_for_best_model="eval_loss",
+        greater_is_better=False,
+        logging_strategy="steps",
+        logging_steps=p.logging_steps,
+        logging_first_step=True,
+        report_to="none",
+        seed=p.seed,
+        data_seed=p.data_seed,
+        train_sampling_strategy=p.sampling,
+        length_column_name="length",
+        remove_unused_columns=False,
+        include_num_input_tokens_seen="non_padding",
+        dataloader_num_workers=p.dataloader_workers,
+        ddp_find_unused_parameters=False,
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_pin_memory=torch.cuda.is_available(),
+    )
