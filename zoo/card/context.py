@@ -62,56 +62,39 @@ class Distillation:
     date: str | None = None
 
 
-def _num(x: Any) -> Any:
-    return x if isinstance(x, (int, float)) and not isinstance(x, bool) else None
-
-
 def read_distillation(path: Path) -> Distillation | None:
-    """The card's view of ``path`` (a ``distillation.json``); None when the file is absent or empty."""
+    """The card's view of ``path`` (a ``distillation.json``, read as the typed
+    :class:`~zoo.distill.record.DistillationRecord`); None when the file is absent."""
+    from zoo.distill.record import DistillationRecord
+
     if not path.is_file():
         return None
-    d = _read_json(path, "distillation.json")
-    if not d:
-        return None
-    teacher, vocab, training = d.get("teacher") or {}, d.get("vocab") or {}, d.get("training") or {}
-    env, preset = d.get("environment") or {}, d.get("preset") or {}
-    params = (d.get("student") or {}).get("params") or {}
-    files = [f for f in (d.get("corpus") or {}).get("files") or [] if isinstance(f, dict)]
+    d = DistillationRecord.read(path)
+    t, env = d.training, d.environment
     return Distillation(
-        teacher_id=teacher.get("id"),
-        teacher_revision=teacher.get("revision"),
-        teacher_layer=teacher.get("layer"),
-        relation_heads=teacher.get("relation_heads"),
-        relations=list((d.get("loss") or {}).get("relations") or []),
-        corpus_files=[
-            CorpusFile(
-                str(f["path"]) if f.get("path") else None,
-                f.get("sha256"),
-                _num(f.get("lines")),
-                _num(f.get("words")),
-            )
-            for f in files
-        ],
-        vocab_teacher_pieces=_num(vocab.get("teacher_pieces")),
-        vocab_kept_pieces=_num(vocab.get("kept_pieces")),
-        vocab_kept_fraction=_num(vocab.get("kept_fraction")),
-        params={k: params[k] for k in ("total", "embedding", "encoder") if _num(params.get(k)) is not None},
-        steps=_num(training.get("steps")),
-        tokens_seen=_num(training.get("tokens_seen")),
-        best_step=_num(training.get("best_step")),
-        heldout_loss_at_step_0=_num(training.get("heldout_loss_at_step_0")),
-        best_heldout_loss=_num(training.get("best_heldout_loss")),
-        heldout_loss_curve=[
-            (p[0], p[1])
-            for p in training.get("heldout_loss_curve") or []
-            if isinstance(p, (list, tuple)) and len(p) == 2 and None not in (_num(p[0]), _num(p[1]))
-        ],
-        wall_time_s=_num(training.get("wall_time_s")),
-        preset=preset.get("name"),
-        preset_overrides=dict(preset.get("overrides") or {}),
-        hardware={k: env[k] for k in ("cpu", "cpu_count", "device", "torch_threads") if k in env},
-        libraries=dict(env.get("libraries") or {}),
-        date=d.get("date"),
+        teacher_id=d.teacher.id,
+        teacher_revision=d.teacher.revision,
+        teacher_layer=d.teacher.layer,
+        relation_heads=d.teacher.relation_heads,
+        relations=list(d.loss.relations),
+        corpus_files=[CorpusFile(f.path, f.sha256, f.lines, f.words) for f in d.corpus.files],
+        vocab_teacher_pieces=d.vocab.teacher_pieces,
+        vocab_kept_pieces=d.vocab.kept_pieces,
+        vocab_kept_fraction=d.vocab.kept_fraction,
+        params=d.student.params.model_dump(),
+        steps=t.steps,
+        tokens_seen=t.tokens_seen,
+        best_step=t.best_step,
+        heldout_loss_at_step_0=t.heldout_loss_at_step_0,
+        best_heldout_loss=t.best_heldout_loss,
+        heldout_loss_curve=[(step, loss) for step, loss in t.heldout_loss_curve],
+        wall_time_s=t.wall_time_s,
+        preset=d.preset.name,
+        preset_overrides=dict(d.preset.overrides),
+        hardware={"cpu": env.cpu, "cpu_count": env.cpu_count, "device": env.device,
+                  "torch_threads": env.torch_threads},
+        libraries=dict(env.libraries),
+        date=d.date,
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from zoo.distill.checkpoints import checkpoint_step
+from zoo.results.record import Environment
 from zoo.schema import Part, Record
 
 FILE_NAME = "distillation.json"
@@ -219,34 +220,17 @@ class PresetPart(Part):
     overrides: dict[str, Any]
 
 
-class EnvironmentPart(Part):
-    """Where it ran (``zoo.results.environment()`` plus the device, threads and numerics of the run)."""
+class EnvironmentPart(Environment):
+    """Where it ran: the result records' :class:`~zoo.results.record.Environment` plus the device, threads
+    and numerics of the run."""
 
-    python: str
-    platform: str
-    cpu: str
-    cpu_count: int | None
-    libraries: dict[str, str]
-    git_commit: str | None
     torch_threads: int
-    gpu: str | None = None  # only where CUDA is available
     device: str
     bf16: bool
 
     @classmethod
     def from_env(cls, env: dict[str, Any], torch_threads: int, device: str, bf16: bool) -> EnvironmentPart:
-        return cls(
-            python=env["python"],
-            platform=env["platform"],
-            cpu=env["cpu"],
-            cpu_count=env.get("cpu_count"),
-            libraries=env["libraries"],
-            git_commit=env.get("git_commit"),
-            torch_threads=torch_threads,
-            gpu=env.get("gpu"),
-            device=device,
-            bf16=bf16,
-        )
+        return cls(**{**env, "torch_threads": torch_threads, "device": device, "bf16": bf16})
 
 
 class DistillationRecord(Record):
