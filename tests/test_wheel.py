@@ -40,7 +40,7 @@ def _zoo(bin_dir: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-def test_the_wheel_runs_outside_the_checkout(installed, tmp_path, data_root, fixture_student_template):
+def test_the_wheel_runs_outside_the_checkout(installed, tmp_path, data_root, fixture_student_template):  # noqa: F811
     where = subprocess.run([installed / "python", "-c", "import zoo; print(zoo.__file__)"], cwd=tmp_path,
                            capture_output=True, text=True, check=True).stdout
     assert str(REPO) not in where and "site-packages" in where  # the installed copy, not the checkout
