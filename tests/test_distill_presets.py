@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zoo.commands.distill import parse_sets
+from zoo.cli.distill import parse_sets
 from zoo.distill.presets import PRESETS, get_preset
 from zoo.errors import UsageError
 

@@ -311,7 +311,7 @@ def test_two_processes_train_on_different_batches_and_stay_in_sync(env, tiny_tea
         "--dynamo_backend",
         "no",
         "-m",
-        "zoo.distill.run",
+        "zoo.distill",
         "--lang",
         "xh",
         "--size",

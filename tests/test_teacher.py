@@ -199,8 +199,8 @@ def test_hub_teacher_offline(offline_dir, tmp_path):
 def test_cli_teacher_prepare(offline_dir):
     from typer.testing import CliRunner
 
-    import zoo.commands.teacher  # noqa: F401  (registers the sub-app)
-    from zoo.cli_app import app
+    import zoo.cli.teacher  # noqa: F401  (registers the sub-app)
+    from zoo.cli.app import app
 
     result = CliRunner().invoke(app, ["teacher", "prepare"])
     assert result.exit_code == 0, result.output

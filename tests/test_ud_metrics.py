@@ -318,7 +318,7 @@ def test_real_file_against_itself_is_perfect(lang):
 
 
 def test_cli_table_json_and_errors(tmp_path, capsys):
-    import zoo.commands.score  # noqa: F401  (registers ``zoo score``)
+    import zoo.cli.score  # noqa: F401  (registers ``zoo score``)
     from zoo.cli import main
 
     gold, system = tmp_path / "gold.conllu", tmp_path / "system.conllu"

@@ -9,5 +9,5 @@
 - :mod:`zoo.distill.prepare`: the job, teacher, corpus, vocabulary and student a run starts from.
 - :mod:`zoo.distill.checkpoints`: the run directory, its checkpoints, resuming after an interruption.
 - :mod:`zoo.distill.record`: ``DistillationRecord``, the typed ``distillation.json`` of a student.
-- :mod:`zoo.distill.run`: the entry point (``zoo distill`` / ``python -m zoo.distill.run``).
+- :mod:`zoo.distill.run`: the entry point (``zoo distill`` / ``python -m zoo.distill``).
 """

@@ -1,4 +1,4 @@
-"""The distillation entry point: ``zoo distill`` and ``python -m zoo.distill.run`` (``accelerate launch``).
+"""The distillation entry point: ``zoo distill`` and ``python -m zoo.distill`` (``accelerate launch``).
 
 One call: prepare the teacher, corpus, vocabulary and student (:mod:`zoo.distill.prepare`), train with
 :class:`DistillationTrainer` (resuming from the last checkpoint of the run directory,
@@ -18,7 +18,6 @@ import dataclasses
 import datetime
 import json
 import shutil
-import sys
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -189,14 +188,3 @@ def _write_student(trainer, tok_dir: Path, record: DistillationRecord, out_dir: 
         for f in tok_dir.iterdir():
             shutil.copy2(f, tmp / f.name)
         record.write(tmp / FILE_NAME)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m zoo.distill.run ARGS`` = ``zoo distill ARGS`` (what ``accelerate launch -m`` runs)."""
-    from zoo.cli import main as cli_main
-
-    cli_main(["distill", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    main()

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from zoo.cli_app import app
+from zoo.cli.app import app
 from zoo.paths import data_dir
 from zoo.registry import get_language, languages, spec_as_dict
 

@@ -10,7 +10,7 @@ import json
 
 import typer
 
-from zoo.cli_app import app
+from zoo.cli.app import app
 
 
 @app.command("results")

@@ -1,7 +1,7 @@
 """``zoo distill``: distil a student for one language and size (MiniLMv2 relations, HF Trainer).
 
-Several processes: ``accelerate launch --multi_gpu --num_processes N -m zoo.distill.run --lang xh --size xs``
-or ``torchrun --nproc_per_node N -m zoo.distill.run ...`` take the same options; without a GPU the processes
+Several processes: ``accelerate launch --multi_gpu --num_processes N -m zoo.distill --lang xh --size xs``
+or ``torchrun --nproc_per_node N -m zoo.distill ...`` take the same options; without a GPU the processes
 train on CPU with gloo (``accelerate launch --cpu`` alone starts ONE process unless MPI is set up).
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from zoo.cli_app import app
+from zoo.cli.app import app
 from zoo.errors import UsageError
 
 
@@ -50,7 +50,7 @@ def distill_cmd(
 ) -> None:
     """Distil the student and write it to its directory; rerunning after an interruption resumes.
 
-    Several processes: accelerate launch --multi_gpu --num_processes N -m zoo.distill.run --lang ... (same
+    Several processes: accelerate launch --multi_gpu --num_processes N -m zoo.distill --lang ... (same
     options; on a machine without GPUs they train on CPU).
     """
     from zoo.distill.run import distill

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from zoo.cli_app import app
+from zoo.cli.app import app
 
 
 @app.command("eval")

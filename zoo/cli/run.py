@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from zoo.cli_app import app
+from zoo.cli.app import app
 from zoo.errors import UsageError, ZooError
 
 

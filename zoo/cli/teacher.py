@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from zoo.cli_app import app
+from zoo.cli.app import app
 
 teacher_app = typer.Typer(help="Prepare teacher models (the offline one is built from installed packages).")
 app.add_typer(teacher_app, name="teacher")

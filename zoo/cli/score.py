@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from zoo.cli_app import app
+from zoo.cli.app import app
 
 score_app = typer.Typer(no_args_is_help=True, help="Score system output against gold data.")
 app.add_typer(score_app, name="score")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from zoo.cli_app import app
+from zoo.cli.app import app
 
 leaderboard_app = typer.Typer(no_args_is_help=True, help="Build the leaderboard (JSON + page); serve it.")
 app.add_typer(leaderboard_app, name="leaderboard")

@@ -1,6 +1,7 @@
-"""The ``zoo`` command: parses options, calls the library, prints one-line errors.
+"""The ``zoo`` entry point: global options, the command modules, one-line errors.
 
-Each command lives in ``zoo/commands/<name>.py`` and registers itself on the shared Typer app.
+Each command lives in ``zoo/cli/<name>.py`` and registers itself on the shared Typer app (``zoo/cli/app.py``);
+commands only parse options and call library functions (the library never calls the CLI).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 
 import typer
 
-from zoo.cli_app import app
+from zoo.cli.app import app
 from zoo.errors import ZooError
 
 COMMAND_MODULES = [
@@ -46,7 +47,7 @@ def _global_options(
 
 
 for _name in COMMAND_MODULES:
-    importlib.import_module(f"zoo.commands.{_name}")
+    importlib.import_module(f"zoo.cli.{_name}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -69,6 +70,3 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(1)
 
-
-if __name__ == "__main__":
-    main()
