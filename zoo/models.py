@@ -11,13 +11,14 @@ pipeline of another library (``peer``: ``spacy:fr_core_news_sm``, scored and tim
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from zoo.errors import UsageError
 from zoo.paths import work_dir
-from zoo.registry import LanguageSpec
+from zoo.registry import SIZES, LanguageSpec
 from zoo.results import ModelInfo
 
 # Published architectures timed with random weights ("shape baselines"): layers, hidden, heads, vocab.
@@ -201,6 +202,47 @@ def shape_baseline_ref(name: str, tokenizer: str) -> ModelRef:
     )
 
 
+def default_models(
+    spec: LanguageSpec, sizes: list[str] | None = None, with_random: bool = True
+) -> list[ModelRef]:
+    """The language's existing students (all sizes, or ``sizes``), their random baselines, the teacher and the
+    constant baseline (last: the floor of every task)."""
+    refs: list[ModelRef] = []
+    for size in sizes or spec.sizes:
+        if sizes is None and not (student_dir(spec.code, size) / "config.json").is_file():
+            continue
+        s = student_ref(spec, size)
+        refs.append(s)
+        if with_random:
+            refs.append(random_baseline_ref(s))
+    refs.append(teacher_ref(spec))
+    refs.append(constant_baseline_ref())
+    return refs
+
+
+# A pruned monolingual vocabulary of the size TiME Zoo's xs students get (the xs shape baseline's)
+XS_SHAPE_VOCAB = 15_000
+
+
+def xs_shape_ref(tokenizer: str, vocab_size: int = XS_SHAPE_VOCAB) -> ModelRef:
+    """A randomly initialised student of size xs with a pruned-size vocabulary (speed only)."""
+    s = SIZES["xs"]
+    cfg = {
+        "num_hidden_layers": s.layers,
+        "hidden_size": s.hidden,
+        "num_attention_heads": s.heads,
+        "intermediate_size": s.ffn,
+        "vocab_size": vocab_size,
+    }
+    return ModelRef(
+        id=f"shape/time-xs-v{vocab_size // 1000}k",
+        role="shape-baseline",
+        size="xs",
+        tokenizer=tokenizer,
+        config=cfg,
+    )
+
+
 def model_from_arg(arg: str) -> ModelRef:
     """``--model PATH_OR_HUB_ID``: a local directory, a Hub id (any encoder) or ``spacy:<package>`` (an
     installed spaCy pipeline, role ``peer``: :mod:`zoo.peers.spacy_pipeline`)."""
@@ -218,19 +260,44 @@ def model_from_arg(arg: str) -> ModelRef:
     return ModelRef(id=arg, role=role, path=path, extra={"revision": revision})
 
 
-def default_models(
-    spec: LanguageSpec, sizes: list[str] | None = None, with_random: bool = True
-) -> list[ModelRef]:
-    """The language's existing students (all sizes, or ``sizes``), their random baselines, the teacher and the
-    constant baseline (last: the floor of every task)."""
-    refs: list[ModelRef] = []
-    for size in sizes or spec.sizes:
-        if sizes is None and not (student_dir(spec.code, size) / "config.json").is_file():
-            continue
-        s = student_ref(spec, size)
-        refs.append(s)
-        if with_random:
-            refs.append(random_baseline_ref(s))
-    refs.append(teacher_ref(spec))
-    refs.append(constant_baseline_ref())
-    return refs
+def resolve_model(spec: LanguageSpec, arg: str) -> list[ModelRef]:
+    """The one ``--model`` resolver (``zoo eval``, ``zoo bench``, ``zoo run``): a value names
+
+    - ``teacher`` (the language's offline teacher), ``students`` (every distilled student), a size (``xs``) or
+      a student id (``time-xh-xs``), a student's random-init twin (``random-xh-xs``), ``constant`` (the
+      constant baseline), ``shape/<name>`` (:data:`SHAPE_BASELINES` or ``time-xs``, random weights, speed);
+    - a student directory, any checkpoint directory, a Hub id, or ``spacy:<package>`` (a peer pipeline).
+    """
+    students = {student_id(spec.code, s): s for s in spec.sizes}
+    randoms = {f"random-{spec.code}-{s}": s for s in spec.sizes}
+    if arg == "teacher":
+        return [teacher_ref(spec)]
+    if arg == "students":
+        return [r for r in default_models(spec, with_random=False) if r.role == "student"]
+    if arg == CONSTANT_BASELINE_ID:
+        return [constant_baseline_ref()]
+    if arg in spec.sizes or arg in students:
+        return [student_ref(spec, students.get(arg, arg))]
+    if arg in randoms:
+        return [random_baseline_ref(student_ref(spec, randoms[arg]))]
+    if arg.startswith("shape/") or arg in SHAPE_BASELINES:
+        name, tokenizer = arg.removeprefix("shape/"), teacher_ref(spec).path
+        xs = name.startswith("time-xs")
+        return [xs_shape_ref(tokenizer) if xs else shape_baseline_ref(name, tokenizer)]
+    path = Path(arg).expanduser()
+    if path.is_dir() and (path / "distillation.json").is_file() and path.resolve().name in students:
+        name = path.resolve().name
+        return [ModelRef(id=name, role="student", path=str(path.resolve()), size=students[name])]
+    return [model_from_arg(arg)]
+
+
+def resolve_models(spec: LanguageSpec, args: Iterable[str] | None) -> list[ModelRef]:
+    """Every ``--model`` value (:func:`resolve_model`), each once; none given: :func:`default_models`."""
+    args = [a for a in (args or []) if a]
+    if not args:
+        return default_models(spec)
+    unique: dict[str, ModelRef] = {}
+    for arg in args:
+        for ref in resolve_model(spec, arg):
+            unique.setdefault(ref.id, ref)
+    return list(unique.values())

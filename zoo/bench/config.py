@@ -22,17 +22,15 @@ from zoo.models import (
     SHAPE_BASELINES,
     ModelRef,
     default_models,
-    model_from_arg,
+    resolve_models,
     shape_baseline_ref,
     student_dir,
-    student_id,
-    student_ref,
     teacher_ref,
+    xs_shape_ref,
 )
-from zoo.registry import SIZES, LanguageSpec
+from zoo.registry import LanguageSpec
 
 TASK_VERSION = 1
-XS_SHAPE_VOCAB = 15_000  # a pruned monolingual vocabulary of the size TiME Zoo's xs students get
 
 
 @dataclass
@@ -114,25 +112,6 @@ class BenchConfig:
 # which models
 
 
-def xs_shape_ref(tokenizer: str, vocab_size: int = XS_SHAPE_VOCAB) -> ModelRef:
-    """A randomly initialised student of size xs with a pruned-size vocabulary (speed only)."""
-    s = SIZES["xs"]
-    cfg = {
-        "num_hidden_layers": s.layers,
-        "hidden_size": s.hidden,
-        "num_attention_heads": s.heads,
-        "intermediate_size": s.ffn,
-        "vocab_size": vocab_size,
-    }
-    return ModelRef(
-        id=f"shape/time-xs-v{vocab_size // 1000}k",
-        role="shape-baseline",
-        size="xs",
-        tokenizer=tokenizer,
-        config=cfg,
-    )
-
-
 def bench_models(spec: LanguageSpec, model_args: Sequence[str] | None = None) -> list[ModelRef]:
     """The models to time.
 
@@ -156,32 +135,13 @@ def bench_models(spec: LanguageSpec, model_args: Sequence[str] | None = None) ->
         refs.append(get_teacher())
         refs += [shape_baseline_ref(n, get_teacher().path) for n in SHAPE_BASELINES]
         return refs
-    refs = []
     for arg in model_args:
         if arg == CONSTANT_BASELINE_ID:
             raise UsageError(
                 "the constant baseline has no weights to time",
                 hint="it is evaluated only: zoo eval --model constant",
             )
-        if arg == "teacher":
-            refs.append(get_teacher())
-        elif arg == "students":
-            refs += [r for r in default_models(spec, with_random=False) if r.role == "student"]
-        elif arg in spec.sizes or arg in (student_id(spec.code, s) for s in spec.sizes):
-            refs.append(student_ref(spec, arg.rsplit("-", 1)[-1]))
-        elif arg.startswith("shape/") or arg in SHAPE_BASELINES:
-            name = arg.removeprefix("shape/")
-            refs.append(
-                xs_shape_ref(get_teacher().path)
-                if name.startswith("time-xs")
-                else shape_baseline_ref(name, get_teacher().path)
-            )
-        else:
-            refs.append(model_from_arg(arg))
-    unique: dict[str, ModelRef] = {}
-    for r in refs:
-        unique.setdefault(r.id, r)
-    return list(unique.values())
+    return resolve_models(spec, model_args)
 
 
 # --------------------------------------------------------------------------------------------------
