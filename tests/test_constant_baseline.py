@@ -12,14 +12,15 @@ import pytest
 from test_bad_input import zoo
 
 from zoo.errors import UsageError
-from zoo.evaluation.budget import get_budget
+from zoo.evaluation.presets import get_preset
 from zoo.evaluation.report import ROLE_ORDER, column_label
-from zoo.evaluation.runner import model_seeds, resolve_models, run_task
+from zoo.evaluation.dispatch import model_seeds, run_task
+from zoo.evaluation.runner import resolve_models
 from zoo.models import constant_baseline_ref, default_models
 from zoo.registry import get_language
 
 Sentences = list[list[tuple[str, str]]]
-FULL = get_budget("full")  # no caps: the rules see the whole train split, the score split is whole
+FULL = get_preset("full")  # no caps: the rules see the whole train split, the score split is whole
 
 
 def _jsonl_labels(path: Path) -> list[int]:
@@ -58,8 +59,8 @@ def _tag_predictions(train: Sentences, test: Sentences) -> list[list[str]]:
     return [[best(per_form[w]) if w in per_form else best(overall) for w, _ in s] for s in test]
 
 
-def _run(lang: str, task: str, tmp_path: Path, budget=FULL):
-    return run_task(constant_baseline_ref(), get_language(lang).task(task), 0, budget, tmp_path)
+def _run(lang: str, task: str, tmp_path: Path, preset=FULL):
+    return run_task(constant_baseline_ref(), get_language(lang).task(task), 0, preset, tmp_path)
 
 
 def test_afrixnli_majority_label(data_root, tmp_path):

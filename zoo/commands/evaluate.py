@@ -24,7 +24,7 @@ def eval_cmd(
         help="Fine-tuning recipe: standard (the default: whole splits, comparable with papers), quick "
         "(300 training examples: a learning-curve point), full (standard, longer; GPUs) or smoke.",
     ),
-    set_: list[str] = typer.Option(None, "--set", help="Change a budget field, e.g. --set max_epochs=30."),
+    set_: list[str] = typer.Option(None, "--set", help="Change a preset field, e.g. --set max_epochs=30."),
     force: bool = typer.Option(False, "--force", help="Recompute runs whose records exist."),
     jobs: int = typer.Option(
         1, "--jobs", "-j", min=1, help="Fine-tuning runs at once, one process each (threads split evenly)."
@@ -34,28 +34,23 @@ def eval_cmd(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from zoo.evaluation.budget import DEFAULT_PRESET, get_budget
+    from zoo.evaluation.presets import DEFAULT_PRESET, get_preset, parse_overrides
     from zoo.evaluation.progress import EvalListener, PlainListener, run_line
     from zoo.evaluation.report import load_summary, render_table
-    from zoo.evaluation.runner import (
-        evaluate,
-        parse_overrides,
-        parse_tasks,
-        resolve_models,
-    )
+    from zoo.evaluation.runner import evaluate, parse_tasks, resolve_models
     from zoo.registry import get_language
 
     spec = get_language(lang)
     task_list = parse_tasks(spec, tasks)
-    budget = parse_overrides(get_budget(preset or DEFAULT_PRESET), set_)
+    recipe = parse_overrides(get_preset(preset or DEFAULT_PRESET), set_)
     models = resolve_models(spec, model)
     console = Console(stderr=True)
 
-    if budget.protocol != "standard":
-        console.print(f"preset {budget.name}: {budget.protocol} protocol; its scores do not compare with "
+    if recipe.protocol != "standard":
+        console.print(f"preset {recipe.name}: {recipe.protocol} protocol; its scores do not compare with "
                       "published results (the standard preset's do)")
     if not console.is_terminal:  # nohup, CI, a cluster log: one plain line per epoch and per run
-        summary = evaluate(spec, models, task_list, range(seeds), budget, force=force,
+        summary = evaluate(spec, models, task_list, range(seeds), recipe, force=force,
                            listener=PlainListener(lambda m: console.print(m, highlight=False)), jobs=jobs)
     else:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -80,9 +75,9 @@ def eval_cmd(
                         progress.console.print(run_line(label, record))
                     progress.advance(bar)
 
-            summary = evaluate(spec, models, task_list, range(seeds), budget, force=force,
+            summary = evaluate(spec, models, task_list, range(seeds), recipe, force=force,
                                listener=Listener(), jobs=jobs)
     console.print(f"{len(summary.written)} runs done, {len(summary.skipped)} skipped (already in the store)")
     names = {t.name for t in task_list}
-    rows = [r for r in load_summary(spec.code, spec, budget.name) if r["task"] in names]
-    Console().print(render_table(rows, title=f"{spec.name} ({spec.code}), preset {budget.name}"))
+    rows = [r for r in load_summary(spec.code, spec, recipe.name) if r["task"] in names]
+    Console().print(render_table(rows, title=f"{spec.name} ({spec.code}), preset {recipe.name}"))

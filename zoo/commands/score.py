@@ -33,7 +33,7 @@ def score_ud(
                                  "(correct / gold / system / aligned)."),
 ) -> None:
     """CoNLL 2018 UD metrics: Tokens … LAS, CLAS, MLAS, BLEX (as conll18_ud_eval.py)."""
-    from zoo.evaluation.ud_metrics import evaluate_conllu, format_table, scores_to_json
+    from zoo.evaluation.ud.conll18 import evaluate_conllu, format_table, scores_to_json
 
     scores = evaluate_conllu(gold, system)
     if as_json:

@@ -8,23 +8,25 @@
   form as lemma. The tree is a chain: the first word is the root, every other word is headed by the previous
   word with the most frequent non-root relation (full label, subtype included).
 
-Splits and caps are the fine-tuned families' (:func:`~zoo.evaluation.training.load_task_splits`; for UD
-``ud_model.read_split`` and ``cap_sentences``), so under a capped preset the rules are counted on the same
-train rows the heads train on. The select split is not used (there is no epoch to choose). Scores come from
-the families' own metric code, and the score split's predictions are written in their formats.
+Splits and caps are the fine-tuned families' (:mod:`zoo.evaluation.splits`), so under a capped preset the
+rules are counted on the same train rows the heads train on. The select split is not used (there is no epoch
+to choose). Scores come from the families' own metric code, and the score split's predictions are written
+in their formats.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from zoo.errors import ConfigError, DataError
-from zoo.evaluation.budget import EvalBudget
+from zoo.evaluation.presets import EvalPreset
+from zoo.evaluation.splits import load_task_splits, load_ud_split
 from zoo.evaluation.types import TaskRun
+from zoo.evaluation.ud.task import WordPrediction, write_and_score
 from zoo.models import ModelRef
 from zoo.registry import TaskSpec
 
@@ -47,28 +49,26 @@ def _train_sizes(sizes: dict[str, int]) -> dict[str, int]:
 
 
 def run_constant_task(
-    model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, out_dir: Path
+    model: ModelRef, task: TaskSpec, seed: int, preset: EvalPreset, out_dir: Path
 ) -> TaskRun:
     """Score the constant baseline on ``task``; ``model`` and ``seed`` change nothing (deterministic)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if task.family in CLASSIFICATION_FAMILIES:
-        return majority_label(task, budget, out_dir)
+        return majority_label(task, preset, out_dir)
     if task.family in TAGGING_FAMILIES:
-        return most_frequent_tag(task, budget, out_dir)
+        return most_frequent_tag(task, preset, out_dir)
     if task.family == "ud":
-        return most_frequent_analysis(task, budget, out_dir)
+        return most_frequent_analysis(task, preset, out_dir)
     raise ConfigError(f"no constant baseline for task family '{task.family}'",
                       hint=f"families: {', '.join(CLASSIFICATION_FAMILIES + TAGGING_FAMILIES + ('ud',))}")
 
 
-def majority_label(task: TaskSpec, budget: EvalBudget, out_dir: Path) -> TaskRun:
+def majority_label(task: TaskSpec, preset: EvalPreset, out_dir: Path) -> TaskRun:
     """Sentence tasks: the majority train label for every score row."""
     from zoo.evaluation.classification import label_ids, write_label_predictions
     from zoo.evaluation.metrics import classification_scores
-    from zoo.evaluation.training import load_task_splits
-
-    splits = load_task_splits(task, budget)
+    splits = load_task_splits(task, preset)
     labels = splits.labels
     y_train, y_score = label_ids(task, splits.train, labels), label_ids(task, splits.score, labels)
     if not y_train:
@@ -98,12 +98,11 @@ def tag_rules(sentences: Iterable[Sequence[str]], tags: Iterable[Sequence[str]],
     return {w: most_frequent(c, labels) for w, c in by_form.items()}, most_frequent(overall, labels)
 
 
-def most_frequent_tag(task: TaskSpec, budget: EvalBudget, out_dir: Path) -> TaskRun:
+def most_frequent_tag(task: TaskSpec, preset: EvalPreset, out_dir: Path) -> TaskRun:
     """NER / POS: each word's most frequent train tag (unseen words: the most frequent tag overall)."""
     from zoo.evaluation.tagging import score_tags, write_tag_predictions
-    from zoo.evaluation.training import load_task_splits
 
-    splits = load_task_splits(task, budget)
+    splits = load_task_splits(task, preset)
     if not any(splits.train["tags"]):
         raise DataError(f"{task.key}: the train split has no tagged words")
     by_form, default = tag_rules(splits.train["tokens"], splits.train["tags"], splits.labels)
@@ -119,18 +118,6 @@ def most_frequent_tag(task: TaskSpec, budget: EvalBudget, out_dir: Path) -> Task
         "split_sizes": _train_sizes(splits.sizes()), "labels": splits.labels,
     }
     return TaskRun(scores=scores, details=details, predictions=path)
-
-
-@dataclass
-class Analysis:
-    """Predicted columns of one sentence (the fields ``ud_model.with_predictions`` reads; no torch import)."""
-
-    upos: list[str] = field(default_factory=list)
-    xpos: list[str] = field(default_factory=list)
-    feats: list[str] = field(default_factory=list)
-    lemma: list[str] = field(default_factory=list)
-    head: list[int] = field(default_factory=list)
-    deprel: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -169,9 +156,9 @@ class UDRules:
             deprel=most_frequent(deprels) if deprels else "dep",
         )
 
-    def predict(self, forms: Sequence[str]) -> Analysis:
+    def predict(self, forms: Sequence[str]) -> WordPrediction:
         """The analysis of one sentence: per-form rules and a left-to-right chain."""
-        out = Analysis()
+        out = WordPrediction([], [], [], [], [], [])
         for i, form in enumerate(forms):
             if form in self.upos:
                 u = self.upos[form]
@@ -187,14 +174,10 @@ class UDRules:
         return out
 
 
-def most_frequent_analysis(task: TaskSpec, budget: EvalBudget, out_dir: Path) -> TaskRun:
+def most_frequent_analysis(task: TaskSpec, preset: EvalPreset, out_dir: Path) -> TaskRun:
     """UD: per-form tags, features and lemma; a chain tree; CoNLL 2018 scores."""
-    from zoo.evaluation.ud_model import cap_sentences, read_split, write_and_score
-
-    full_train = read_split(task, "train")
-    train = cap_sentences(full_train, budget.max_train_examples)
-    full_score = read_split(task, "score")
-    score = cap_sentences(full_score, budget.max_eval_examples)
+    full_train, train = load_ud_split(task, "train", preset)
+    full_score, score = load_ud_split(task, "score", preset)
     if not train:
         raise DataError(f"{task.key}: the train split has no sentences")
     rules = UDRules.learn(train)

@@ -15,6 +15,12 @@ Input is checked exactly where the official script checks it (10 columns, intege
 integer non-negative HEADs inside the sentence, no cycles, one root per sentence, non-empty FORM, a
 final empty line, the same text in gold and system); errors are :class:`~zoo.errors.DataError`
 carrying ``file:line``.
+
+It keeps its own CoNLL-U reading (:class:`_Loader`), apart from the project's reader
+(:mod:`zoo.data.conllu`): as a port of the official script it reads, checks and reduces the input
+(universal features only, relation subtypes stripped, multi-word spans) exactly where and as that script
+does, so that its scores and its errors stay the official ones. This module is the one allowed over the
+size limit, for the same reason: it follows the script's structure.
 """
 
 from __future__ import annotations
