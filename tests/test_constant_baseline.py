@@ -12,9 +12,9 @@ import pytest
 from test_bad_input import zoo
 
 from zoo.errors import UsageError
+from zoo.evaluation.dispatch import model_seeds, run_task
 from zoo.evaluation.presets import get_preset
 from zoo.evaluation.report import ROLE_ORDER, column_label
-from zoo.evaluation.dispatch import model_seeds, run_task
 from zoo.evaluation.runner import resolve_models
 from zoo.models import constant_baseline_ref, default_models
 from zoo.registry import get_language
@@ -201,16 +201,33 @@ def test_the_constant_model_runs_once_and_is_never_loaded_or_timed():
 def test_zoo_eval_writes_one_record_for_three_seeds_and_skips_it_after(data_root, tmp_path):
     import os
 
-    args = ["eval", "--lang", "xh", "--model", "constant", "--tasks", "afrixnli", "--seeds", "3",
-            "--preset", "smoke"]
+    args = [
+        "eval",
+        "--lang",
+        "xh",
+        "--model",
+        "constant",
+        "--tasks",
+        "afrixnli",
+        "--seeds",
+        "3",
+        "--preset",
+        "smoke",
+    ]
     first = zoo(*args)
     assert first.returncode == 0, first.stderr
     work = Path(os.environ["ZOO_WORK_DIR"])
     records = sorted((work / "results" / "xh").rglob("*.json"))
     assert len(records) == 1, records
     rec = json.loads(records[0].read_text(encoding="utf-8"))
-    assert rec["model"] == {"id": "constant", "revision": "constant-v1", "role": "constant-baseline",
-                            "size": None, "path": None, "params": {}}
+    assert rec["model"] == {
+        "id": "constant",
+        "revision": "constant-v1",
+        "role": "constant-baseline",
+        "size": None,
+        "path": None,
+        "params": {},
+    }
     assert rec["seed"] == 0 and rec["task"]["budget"] == "smoke" and rec["task"]["name"] == "afrixnli"
     assert rec["details"]["head"] == "constant" and rec["details"]["budget"] == "smoke"
     assert Path(rec["details"]["predictions"]).is_file()
@@ -232,8 +249,10 @@ def test_leaderboard_and_results_table_show_the_constant_row_after_the_random_ba
     from zoo.results import ModelInfo
 
     constant = ModelInfo("constant", "constant-v1", "constant-baseline")
-    records = fx.fixture_records() + [fx.eval_record("xh", constant, "masakhaner", 0, 11.0),
-                                      fx.eval_record("xh", constant, "masakhapos", 0, 45.0)]
+    records = fx.fixture_records() + [
+        fx.eval_record("xh", constant, "masakhaner", 0, 11.0),
+        fx.eval_record("xh", constant, "masakhapos", 0, 45.0),
+    ]
     board = leaderboard.build_leaderboard(records)
     schema = json.loads(leaderboard.SCHEMA_PATH.read_text())
     _check(schema, json.loads(json.dumps(board)), schema)

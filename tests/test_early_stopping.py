@@ -38,15 +38,25 @@ def test_fit_waits_for_a_flat_start_to_end():
     from transformers import BertConfig, BertForSequenceClassification
 
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=32, num_labels=2)
+    config = BertConfig(
+        vocab_size=40,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=32,
+        num_labels=2,
+    )
     model = BertForSequenceClassification(config)
-    train = Dataset.from_dict({"input_ids": [[1, 2 + i % 5, 3] for i in range(8)],
-                               "labels": [i % 2 for i in range(8)]})
+    train = Dataset.from_dict(
+        {"input_ids": [[1, 2 + i % 5, 3] for i in range(8)], "labels": [i % 2 for i in range(8)]}
+    )
 
     def collate(rows):
-        return {"input_ids": torch.tensor([r["input_ids"] for r in rows]),
-                "labels": torch.tensor([r["labels"] for r in rows])}
+        return {
+            "input_ids": torch.tensor([r["input_ids"] for r in rows]),
+            "labels": torch.tensor([r["labels"] for r in rows]),
+        }
 
     select_scores = iter([0.0, 0.0, 0.0, 0.4, 0.3, 0.2, 0.9, 0.9])
     weights_at: dict[int, torch.Tensor] = {}

@@ -31,14 +31,23 @@ def test_length_grouped_batches_cover_every_example_once_in_seeded_length_groups
 def test_decay_groups_spare_biases_and_layer_norms():
     from transformers import BertConfig, BertForTokenClassification
 
-    model = BertForTokenClassification(BertConfig(vocab_size=30, hidden_size=8, num_hidden_layers=1,
-                                                  num_attention_heads=2, intermediate_size=16, num_labels=3))
+    model = BertForTokenClassification(
+        BertConfig(
+            vocab_size=30,
+            hidden_size=8,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=16,
+            num_labels=3,
+        )
+    )
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     decay, no_decay = decay_groups(model, PRESETS["standard"])
     names = {id(p): n for n, p in model.named_parameters()}
     assert decay["weight_decay"] == PRESETS["standard"].weight_decay and no_decay["weight_decay"] == 0.0
     assert {names[id(p)] for p in no_decay["params"]} == {
-        n for n, _ in model.named_parameters() if n.endswith("bias") or "LayerNorm" in n}
+        n for n, _ in model.named_parameters() if n.endswith("bias") or "LayerNorm" in n
+    }
     assert "classifier.weight" in {names[id(p)] for p in decay["params"]}
     assert "bert.embeddings.word_embeddings.weight" not in {names[id(p)] for p in decay["params"]}  # frozen
 
@@ -46,8 +55,11 @@ def test_decay_groups_spare_biases_and_layer_norms():
 def test_the_numerics_probe_leaves_the_random_stream_alone():
     from transformers import BertConfig, BertForSequenceClassification
 
-    model = BertForSequenceClassification(BertConfig(vocab_size=30, hidden_size=8, num_hidden_layers=1,
-                                                     num_attention_heads=2, intermediate_size=16))
+    model = BertForSequenceClassification(
+        BertConfig(
+            vocab_size=30, hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16
+        )
+    )
     batch = {"input_ids": torch.randint(0, 30, (4, 6)), "labels": torch.tensor([0, 1, 0, 1])}
     torch.manual_seed(3)
     expected = torch.rand(5)
@@ -63,8 +75,9 @@ def tiny_model(tiny_encoder) -> ModelRef:
     return ModelRef(id="tiny", role="model", path=str(tiny_encoder))
 
 
-def test_the_ud_model_and_a_tagger_both_train_through_the_one_loop(tiny_model, data_root, tmp_path,
-                                                                   monkeypatch):
+def test_the_ud_model_and_a_tagger_both_train_through_the_one_loop(
+    tiny_model, data_root, tmp_path, monkeypatch
+):
     """Both heads run ``finetune.fit``: its batches, its per-epoch listener, its selection record."""
     from zoo.evaluation.tagging import run_tagging_task
     from zoo.evaluation.ud.task import run_ud_task
@@ -77,12 +90,15 @@ def test_the_ud_model_and_a_tagger_both_train_through_the_one_loop(tiny_model, d
         return real(lengths, batch_size, rng)
 
     monkeypatch.setattr(finetune, "length_grouped_batches", spy)
-    preset = dataclasses.replace(PRESETS["smoke"], max_epochs=2, patience=5, max_train_examples=32,
-                                 max_eval_examples=16)
+    preset = dataclasses.replace(
+        PRESETS["smoke"], max_epochs=2, patience=5, max_train_examples=32, max_eval_examples=16
+    )
     token = finetune.EPOCH_LISTENER.set(lambda epoch, score, elapsed: seen["epochs"].append(epoch))
     try:
         ud_run = run_ud_task(tiny_model, get_language("ga").task("idt"), 0, preset, tmp_path / "ud")
-        pos_run = run_tagging_task(tiny_model, get_language("xh").task("masakhapos"), 0, preset, tmp_path / "pos")
+        pos_run = run_tagging_task(
+            tiny_model, get_language("xh").task("masakhapos"), 0, preset, tmp_path / "pos"
+        )
     finally:
         finetune.EPOCH_LISTENER.reset(token)
     # two epochs of each head: the UD model's 32 sentences, the tagger's windows (at least one per sentence)

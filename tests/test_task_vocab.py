@@ -21,15 +21,25 @@ def _data(seed: int, n: int, vocab_used: list[int]) -> Dataset:
     rng = np.random.default_rng(seed)
     rows = [[0] + rng.choice(vocab_used, size=int(rng.integers(3, 9))).tolist() + [2] for _ in range(n)]
     labels = [[-100] + rng.integers(0, 3, size=len(r) - 2).tolist() + [-100] for r in rows]
-    return Dataset.from_dict({"input_ids": rows, "attention_mask": [[1] * len(r) for r in rows],
-                              "labels": labels})
+    return Dataset.from_dict(
+        {"input_ids": rows, "attention_mask": [[1] * len(r) for r in rows], "labels": labels}
+    )
 
 
 def _model() -> BertForTokenClassification:
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=500, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=32, num_labels=3, pad_token_id=PAD,
-                        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    config = BertConfig(
+        vocab_size=500,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=32,
+        num_labels=3,
+        pad_token_id=PAD,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
     return BertForTokenClassification(config)
 
 

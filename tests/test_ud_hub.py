@@ -21,14 +21,41 @@ from zoo.data.tasks import load_split
 from zoo.errors import OfflineError
 from zoo.registry import HubDataset, get_language
 
-UPOS_NAMES = ["NOUN", "PUNCT", "ADP", "NUM", "SYM", "SCONJ", "ADJ", "PART", "DET", "CCONJ", "PROPN", "PRON",
-              "X", "_", "ADV", "INTJ", "VERB", "AUX"]
-HUB_FEATURES = Features({
-    "idx": Value("string"), "text": Value("string"), "tokens": Sequence(Value("string")),
-    "lemmas": Sequence(Value("string")), "upos": Sequence(ClassLabel(names=UPOS_NAMES)),
-    "xpos": Sequence(Value("string")), "feats": Sequence(Value("string")), "head": Sequence(Value("string")),
-    "deprel": Sequence(Value("string")), "deps": Sequence(Value("string")), "misc": Sequence(Value("string")),
-})
+UPOS_NAMES = [
+    "NOUN",
+    "PUNCT",
+    "ADP",
+    "NUM",
+    "SYM",
+    "SCONJ",
+    "ADJ",
+    "PART",
+    "DET",
+    "CCONJ",
+    "PROPN",
+    "PRON",
+    "X",
+    "_",
+    "ADV",
+    "INTJ",
+    "VERB",
+    "AUX",
+]
+HUB_FEATURES = Features(
+    {
+        "idx": Value("string"),
+        "text": Value("string"),
+        "tokens": Sequence(Value("string")),
+        "lemmas": Sequence(Value("string")),
+        "upos": Sequence(ClassLabel(names=UPOS_NAMES)),
+        "xpos": Sequence(Value("string")),
+        "feats": Sequence(Value("string")),
+        "head": Sequence(Value("string")),
+        "deprel": Sequence(Value("string")),
+        "deps": Sequence(Value("string")),
+        "misc": Sequence(Value("string")),
+    }
+)
 
 # "du" = "de le" (a multi-word token), "auquel" = "à lequel" (SpaceAfter=No), an empty node 2.1
 HAND = """# sent_id = a
@@ -60,8 +87,12 @@ def _deps_cell(value: str) -> str:
     pairs = []
     for part in value.split("|"):
         head, rel = part.split(":", 1)
-        pairs.append((rel, tuple([int(head.split(".")[0]), ".", int(head.split(".")[1])]) if "." in head
-                      else int(head)))
+        pairs.append(
+            (
+                rel,
+                tuple([int(head.split(".")[0]), ".", int(head.split(".")[1])]) if "." in head else int(head),
+            )
+        )
     return str(pairs)
 
 
@@ -69,8 +100,9 @@ def hub_rows(conllu_text: str) -> dict[str, list]:
     """Rows as the Hub's loading script wrote them, from CoNLL-U read line by line (no project code)."""
     rows: dict[str, list] = {k: [] for k in HUB_FEATURES}
     for block in conllu_text.strip("\n").split("\n\n"):
-        meta = dict(line[2:].split(" = ", 1) for line in block.split("\n") if line.startswith("# ")
-                    and " = " in line)
+        meta = dict(
+            line[2:].split(" = ", 1) for line in block.split("\n") if line.startswith("# ") and " = " in line
+        )
         lines = [line.split("\t") for line in block.split("\n") if line and not line.startswith("#")]
         rows["idx"].append(meta["sent_id"])
         rows["text"].append(meta.get("text", " ".join(c[1] for c in lines)))
@@ -94,8 +126,9 @@ def _same(got, want) -> None:
     assert len(got) == len(want)
     for g, w in zip(got, want, strict=True):
         assert (g.sent_id, g.words, g.tokens, g.empty) == (w.sent_id, w.words, w.tokens, w.empty), w.sent_id
-        assert [c for c in g.comments if c.startswith("# text")] == [c for c in w.comments
-                                                                    if c.startswith("# text")]
+        assert [c for c in g.comments if c.startswith("# text")] == [
+            c for c in w.comments if c.startswith("# text")
+        ]
 
 
 def test_hand_checked_sentence_comes_back_as_its_conllu():
@@ -111,8 +144,10 @@ def test_a_three_word_token_is_found_from_the_text():
     # Spanish "dámelo" = "da me lo": two words would leave "lo" as a token of its own, which the text lacks
     text = HAND.replace("# text = Il parle du chat auquel.", "# text = Il parle du chat dámelo.")
     text = text.replace("6-7\tauquel", "6-8\tdámelo").replace("8\t.\t.\tPUNCT", "9\t.\t.\tPUNCT")
-    text = text.replace("7\tlequel\tlequel\tPRON\t_\tPronType=Rel\t5\tnmod\t_\t_\n",
-                        "7\tme\tyo\tPRON\t_\t_\t6\tiobj\t_\t_\n8\tlo\tél\tPRON\t_\t_\t6\tobj\t_\t_\n")
+    text = text.replace(
+        "7\tlequel\tlequel\tPRON\t_\tPronType=Rel\t5\tnmod\t_\t_\n",
+        "7\tme\tyo\tPRON\t_\t_\t6\tiobj\t_\t_\n8\tlo\tél\tPRON\t_\t_\t6\tobj\t_\t_\n",
+    )
     text = text.replace("6\tà\tà\tADP\t_\t_\t7\tcase", "6\tda\tdar\tVERB\t_\t_\t5\tacl")
     (want,) = parse_conllu(text)
     (got,) = ud.hub_sentences(hub_dataset(text))
@@ -146,7 +181,9 @@ def hub_only(tmp_path, monkeypatch):
 
     monkeypatch.setattr(datasets, "load_dataset", load_dataset)
     task = get_language("fr").task("sequoia")
-    return dataclasses.replace(task, hub=HubDataset(id=task.hub.id, config=task.hub.config, revision="abc123")), asked
+    return dataclasses.replace(
+        task, hub=HubDataset(id=task.hub.id, config=task.hub.config, revision="abc123")
+    ), asked
 
 
 def test_a_split_without_its_local_file_is_read_from_the_hub(hub_only):

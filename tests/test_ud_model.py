@@ -54,8 +54,15 @@ def tiny_model(tokenizer, tmp_path_factory) -> ModelRef:
 
     path = tmp_path_factory.mktemp("tiny-student")
     torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=514, pad_token_id=tokenizer.pad_token_id)
+    cfg = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=514,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     BertModel(cfg).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return ModelRef(id="tiny", role="model", path=str(path))
@@ -84,8 +91,14 @@ def test_words_are_the_mean_of_their_pieces_over_the_layer_mix(tokenizer):
     from transformers import BertConfig, BertModel
 
     torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=32, pad_token_id=tokenizer.pad_token_id)
+    cfg = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     sentences = parse_conllu(HAND + HAND.replace("parle", "parlerait"))
     net = JointUDModel(BertModel(cfg), build_labels(sentences)).eval()
     with torch.no_grad():
@@ -94,8 +107,9 @@ def test_words_are_the_mean_of_their_pieces_over_the_layer_mix(tokenizer):
     batch = collate(encoded, tokenizer.pad_token_id)
     with torch.no_grad():
         words = net.words(batch["input_ids"], batch["attention_mask"], batch["slot"], batch["word_mask"])
-        hidden = net.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                             output_hidden_states=True).hidden_states
+        hidden = net.encoder(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], output_hidden_states=True
+        ).hidden_states
     w = torch.softmax(torch.tensor([0.5, -1.0, 2.0]), 0)
     mixed = sum(w[i] * hidden[i] for i in range(3))
     for b, e in enumerate(encoded):
@@ -108,8 +122,14 @@ def test_words_are_the_mean_of_their_pieces_over_the_layer_mix(tokenizer):
 
 def test_predictions_replace_only_the_predicted_columns():
     gold = parse_conllu(HAND)
-    pred = WordPrediction(upos=["X"] * 6, xpos=["x"] * 6, feats=["F=1"] * 6, lemma=list("abcdef"),
-                          head=[0, 1, 2, 3, 4, 5], deprel=["root", "dep", "dep", "dep", "dep", "dep"])
+    pred = WordPrediction(
+        upos=["X"] * 6,
+        xpos=["x"] * 6,
+        feats=["F=1"] * 6,
+        lemma=list("abcdef"),
+        head=[0, 1, 2, 3, 4, 5],
+        deprel=["root", "dep", "dep", "dep", "dep", "dep"],
+    )
     (out,) = with_predictions(gold, [pred])
     assert out.comments == gold[0].comments
     assert out.tokens == gold[0].tokens and out.empty == gold[0].empty
@@ -124,8 +144,9 @@ def test_split_slices_and_missing_files(data_root):
     part = read_ud_split(half, "score")
     assert len(part) == len(dev) - len(dev) // 2
     assert part[0].sent_id == dev[len(dev) // 2].sent_id
-    no_dev = dataclasses.replace(task, local={"train": task.local["train"], "test": task.local["test"]},
-                                 hub=None)  # with a Hub source the split comes from there (test_ud_hub.py)
+    no_dev = dataclasses.replace(
+        task, local={"train": task.local["train"], "test": task.local["test"]}, hub=None
+    )  # with a Hub source the split comes from there (test_ud_hub.py)
     with pytest.raises(ConfigError, match="no local CoNLL-U file"):
         read_ud_split(no_dev, "select")
 

@@ -11,7 +11,9 @@ from zoo.cli_app import app
 def eval_cmd(
     lang: str = typer.Option(..., "--lang", "-l", help="Language code, e.g. xh."),
     model: list[str] = typer.Option(
-        None, "--model", "-m",
+        None,
+        "--model",
+        "-m",
         help="Model to evaluate (repeatable): a student id (time-xh-xs), its random baseline (random-xh-xs), "
         "'teacher', 'constant' (majority label / most frequent tag per word, no training), a checkpoint "
         "directory or a Hub id. Default: the language's students, their random baselines, the teacher and "
@@ -20,7 +22,8 @@ def eval_cmd(
     tasks: str = typer.Option(None, "--tasks", "-t", help="Comma-separated task names (default: all)."),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds 0..N-1, one record each."),
     preset: str = typer.Option(
-        None, "--preset",
+        None,
+        "--preset",
         help="Fine-tuning recipe: standard (the default: whole splits, comparable with papers), quick "
         "(300 training examples: a learning-curve point), full (standard, longer; GPUs) or smoke.",
     ),
@@ -47,14 +50,29 @@ def eval_cmd(
     console = Console(stderr=True)
 
     if recipe.protocol != "standard":
-        console.print(f"preset {recipe.name}: {recipe.protocol} protocol; its scores do not compare with "
-                      "published results (the standard preset's do)")
+        console.print(
+            f"preset {recipe.name}: {recipe.protocol} protocol; its scores do not compare with "
+            "published results (the standard preset's do)"
+        )
     if not console.is_terminal:  # nohup, CI, a cluster log: one plain line per epoch and per run
-        summary = evaluate(spec, models, task_list, range(seeds), recipe, force=force,
-                           listener=PlainListener(lambda m: console.print(m, highlight=False)), jobs=jobs)
+        summary = evaluate(
+            spec,
+            models,
+            task_list,
+            range(seeds),
+            recipe,
+            force=force,
+            listener=PlainListener(lambda m: console.print(m, highlight=False)),
+            jobs=jobs,
+        )
     else:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console) as progress:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
             bar = progress.add_task("eval", total=0)
 
             class Listener(EvalListener):
@@ -75,8 +93,9 @@ def eval_cmd(
                         progress.console.print(run_line(label, record))
                     progress.advance(bar)
 
-            summary = evaluate(spec, models, task_list, range(seeds), recipe, force=force,
-                               listener=Listener(), jobs=jobs)
+            summary = evaluate(
+                spec, models, task_list, range(seeds), recipe, force=force, listener=Listener(), jobs=jobs
+            )
     console.print(f"{len(summary.written)} runs done, {len(summary.skipped)} skipped (already in the store)")
     names = {t.name for t in task_list}
     rows = [r for r in load_summary(spec.code, spec, recipe.name) if r["task"] in names]

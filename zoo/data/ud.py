@@ -27,8 +27,26 @@ from zoo.paths import data_dir
 from zoo.registry import TaskSpec
 
 # The ClassLabel names of the Hub dataset's ``upos`` column (its loading script; "_" is a multi-word token)
-HUB_UPOS = ["NOUN", "PUNCT", "ADP", "NUM", "SYM", "SCONJ", "ADJ", "PART", "DET", "CCONJ", "PROPN", "PRON",
-            "X", "_", "ADV", "INTJ", "VERB", "AUX"]
+HUB_UPOS = [
+    "NOUN",
+    "PUNCT",
+    "ADP",
+    "NUM",
+    "SYM",
+    "SCONJ",
+    "ADJ",
+    "PART",
+    "DET",
+    "CCONJ",
+    "PROPN",
+    "PRON",
+    "X",
+    "_",
+    "ADV",
+    "INTJ",
+    "VERB",
+    "AUX",
+]
 _NONE = (None, "None", "_", "")
 
 
@@ -53,11 +71,15 @@ def read_ud_split(task: TaskSpec, role: str) -> list[Sentence]:
         sentences = hub_split(task, name)
     elif name in task.local:
         root = data_dir(required=False)
-        raise DataError(f"{task.key}: {root / task.local[name] if root else task.local[name]} not found",
-                        hint="the task has no Hub source; set ZOO_DATA_DIR to the data root")
+        raise DataError(
+            f"{task.key}: {root / task.local[name] if root else task.local[name]} not found",
+            hint="the task has no Hub source; set ZOO_DATA_DIR to the data root",
+        )
     else:
-        raise ConfigError(f"{task.key}: split '{name}' (role {role}) has no local CoNLL-U file and the task "
-                          "no Hub source", hint="add it under local: (or hub:) in the language file")
+        raise ConfigError(
+            f"{task.key}: split '{name}' (role {role}) has no local CoNLL-U file and the task no Hub source",
+            hint="add it under local: (or hub:) in the language file",
+        )
     start, end = slice_bounds(len(sentences), lo, hi)
     return sentences[start:end]
 
@@ -87,7 +109,7 @@ def _columns(value: Any) -> str:
         return "_"
     value = str(value)
     if value.startswith("OrderedDict("):
-        value = value[len("OrderedDict("):-1]
+        value = value[len("OrderedDict(") : -1]
     if not value.startswith(("{", "[")):
         return value
     parsed = ast.literal_eval(value)
@@ -154,10 +176,22 @@ def _sentence_text(row: dict[str, Any], upos_names: list[str] | None, index: int
         head = row["head"][i]
         kind = "word" if head not in _NONE else ("empty" if row["deps"][i] not in _NONE else "mwt")
         deprel = row["deprel"][i]
-        cells.append((kind, [row["tokens"][i], row["lemmas"][i] or "_", upos or "_", row["xpos"][i] or "_",
-                             _columns(row["feats"][i]), "_" if head in _NONE else str(head),
-                             "_" if deprel in _NONE else str(deprel), _deps(row["deps"][i]),
-                             _columns(row["misc"][i])]))
+        cells.append(
+            (
+                kind,
+                [
+                    row["tokens"][i],
+                    row["lemmas"][i] or "_",
+                    upos or "_",
+                    row["xpos"][i] or "_",
+                    _columns(row["feats"][i]),
+                    "_" if head in _NONE else str(head),
+                    "_" if deprel in _NONE else str(deprel),
+                    _deps(row["deps"][i]),
+                    _columns(row["misc"][i]),
+                ],
+            )
+        )
     surface = [(kind, c[0]) for kind, c in cells if kind != "empty"]
     spans, text = None, row.get("text")
     if any(kind == "mwt" for kind, _ in surface) and text and text != " ".join(row["tokens"]):

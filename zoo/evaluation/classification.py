@@ -44,8 +44,9 @@ def encode_texts(tokenizer, dataset, max_length: int, labels: list[int] | None =
     from datasets import Dataset
 
     if "premise" in dataset.column_names:
-        enc = tokenizer(list(dataset["premise"]), list(dataset["hypothesis"]), truncation=True,
-                        max_length=max_length)
+        enc = tokenizer(
+            list(dataset["premise"]), list(dataset["hypothesis"]), truncation=True, max_length=max_length
+        )
     else:
         enc = tokenizer(list(dataset["text"]), truncation=True, max_length=max_length)
     columns = {key: enc[key] for key in ("input_ids", "attention_mask", "token_type_ids") if key in enc}
@@ -92,15 +93,17 @@ def run_classification_task(
     clock = time.perf_counter()
     net = load_head_model(model, AutoModelForSequenceClassification, labels, seed)
     (enc_train, enc_select, enc_score), embedding_rows = compact_embeddings(
-        net, [enc_train, enc_select, enc_score], tokenizer.pad_token_id)
+        net, [enc_train, enc_select, enc_score], tokenizer.pad_token_id
+    )
     phases["load"] += time.perf_counter() - clock
 
     def select_score(m) -> float:  # under the run's numerics (the loop's autocast)
         pred = predict_labels(m, enc_select, collator, eval_bs)
         return metrics.classification_scores(y_select, pred)[task.main_metric]
 
-    fitted = fit(net, dataset_training(enc_train, collator, select_score, label=f"{task.key} {model.id}"),
-                 preset, seed)
+    fitted = fit(
+        net, dataset_training(enc_train, collator, select_score, label=f"{task.key} {model.id}"), preset, seed
+    )
     clock = time.perf_counter()
     pred = predict_labels(net, enc_score, collator, eval_bs, fitted.bf16)
     all_scores = metrics.classification_scores(y_score, pred)

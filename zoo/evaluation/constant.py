@@ -60,14 +60,17 @@ def run_constant_task(
         return most_frequent_tag(task, preset, out_dir)
     if task.family == "ud":
         return most_frequent_analysis(task, preset, out_dir)
-    raise ConfigError(f"no constant baseline for task family '{task.family}'",
-                      hint=f"families: {', '.join(CLASSIFICATION_FAMILIES + TAGGING_FAMILIES + ('ud',))}")
+    raise ConfigError(
+        f"no constant baseline for task family '{task.family}'",
+        hint=f"families: {', '.join(CLASSIFICATION_FAMILIES + TAGGING_FAMILIES + ('ud',))}",
+    )
 
 
 def majority_label(task: TaskSpec, preset: EvalPreset, out_dir: Path) -> TaskRun:
     """Sentence tasks: the majority train label for every score row."""
     from zoo.evaluation.classification import label_ids, write_label_predictions
     from zoo.evaluation.metrics import classification_scores
+
     splits = load_task_splits(task, preset)
     labels = splits.labels
     y_train, y_score = label_ids(task, splits.train, labels), label_ids(task, splits.score, labels)
@@ -79,15 +82,19 @@ def majority_label(task: TaskSpec, preset: EvalPreset, out_dir: Path) -> TaskRun
     scores = classification_scores(y_score, pred)
     path = write_label_predictions(out_dir / "predictions.tsv", labels, y_score, pred)
     details = {
-        "head": "constant", "rule": "majority label", "majority": labels[majority],
+        "head": "constant",
+        "rule": "majority label",
+        "majority": labels[majority],
         "train_counts": {labels[i]: counts[i] for i in sorted(counts)},
-        "split_sizes": _train_sizes(splits.sizes()), "labels": labels,
+        "split_sizes": _train_sizes(splits.sizes()),
+        "labels": labels,
     }
     return TaskRun(scores={m: scores[m] for m in task.metrics}, details=details, predictions=path)
 
 
-def tag_rules(sentences: Iterable[Sequence[str]], tags: Iterable[Sequence[str]],
-              labels: Sequence[str]) -> tuple[dict[str, str], str]:
+def tag_rules(
+    sentences: Iterable[Sequence[str]], tags: Iterable[Sequence[str]], labels: Sequence[str]
+) -> tuple[dict[str, str], str]:
     """Each form's most frequent tag, and the most frequent tag overall (ties: ``labels`` order)."""
     by_form: dict[str, Counter] = defaultdict(Counter)
     overall: Counter = Counter()
@@ -112,10 +119,14 @@ def most_frequent_tag(task: TaskSpec, preset: EvalPreset, out_dir: Path) -> Task
     path = write_tag_predictions(out_dir / "predictions.tsv", sentences, gold, pred)
     words = [w for s in sentences for w in s]
     details = {
-        "head": "constant", "rule": "most frequent tag per word form", "unseen_form_tag": default,
-        "forms": len(by_form), "score_words": len(words),
+        "head": "constant",
+        "rule": "most frequent tag per word form",
+        "unseen_form_tag": default,
+        "forms": len(by_form),
+        "score_words": len(words),
         "score_words_unseen": sum(w not in by_form for w in words),
-        "split_sizes": _train_sizes(splits.sizes()), "labels": splits.labels,
+        "split_sizes": _train_sizes(splits.sizes()),
+        "labels": splits.labels,
     }
     return TaskRun(scores=scores, details=details, predictions=path)
 
@@ -151,7 +162,8 @@ class UDRules:
         return cls(
             upos={form: most_frequent(c) for form, c in upos.items()},
             rest={key: most_frequent(c) for key, c in rest.items()},
-            default_upos=most_frequent(overall["upos"]), default_xpos=most_frequent(overall["xpos"]),
+            default_upos=most_frequent(overall["upos"]),
+            default_xpos=most_frequent(overall["xpos"]),
             default_feats=most_frequent(overall["feats"]),
             deprel=most_frequent(deprels) if deprels else "dep",
         )
@@ -187,9 +199,15 @@ def most_frequent_analysis(task: TaskSpec, preset: EvalPreset, out_dir: Path) ->
     details = {
         "head": "constant",
         "rule": "most frequent analysis per word form; each word headed by the previous one",
-        "unseen_form_analysis": {"upos": rules.default_upos, "xpos": rules.default_xpos,
-                                 "feats": rules.default_feats, "lemma": "the form"},
-        "deprel": rules.deprel, "forms": len(rules.upos), "score_words": len(forms),
+        "unseen_form_analysis": {
+            "upos": rules.default_upos,
+            "xpos": rules.default_xpos,
+            "feats": rules.default_feats,
+            "lemma": "the form",
+        },
+        "deprel": rules.deprel,
+        "forms": len(rules.upos),
+        "score_words": len(forms),
         "score_words_unseen": sum(w not in rules.upos for w in forms),
         "split_sizes": {"train": len(train), "score": len(score), "train_available": len(full_train)},
     }

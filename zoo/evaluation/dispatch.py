@@ -38,8 +38,9 @@ PEER_FUNCTIONS: dict[str, tuple[str, str, str]] = {
 def task_function(family: str) -> TaskFunction:
     """The ``run_<family>_task`` function of a task family."""
     if family not in FAMILY_FUNCTIONS:
-        raise ConfigError(f"no evaluation for task family '{family}'",
-                          hint=f"families: {', '.join(FAMILY_FUNCTIONS)}")
+        raise ConfigError(
+            f"no evaluation for task family '{family}'", hint=f"families: {', '.join(FAMILY_FUNCTIONS)}"
+        )
     module, name = FAMILY_FUNCTIONS[family]
     try:
         mod = importlib.import_module(module)
@@ -79,8 +80,6 @@ def run_task(model: ModelRef, task: TaskSpec, seed: int, preset: EvalPreset, out
     if missing:
         raise ZooError(f"{task.key}: the {task.family} run returned no score for {missing}")
     return run
-
-
 
 
 UNTRAINED_ROLES = ("constant-baseline", "peer")  # nothing is fine-tuned: one run, no learning-rate search

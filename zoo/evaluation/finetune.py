@@ -134,8 +134,8 @@ def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Rand
     batches = []
     pool = batch_size * POOL_BATCHES
     for start in range(0, len(order), pool):
-        chunk = sorted(order[start:start + pool], key=lengths.__getitem__)
-        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+        chunk = sorted(order[start : start + pool], key=lengths.__getitem__)
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     rng.shuffle(batches)
     return batches
 
@@ -170,7 +170,7 @@ def _numerics(model, head: HeadTraining, preset: EvalPreset, dev) -> dict[str, A
     def probe_batch() -> dict[str, Any]:
         order = sorted(range(len(head.lengths)), key=head.lengths.__getitem__)
         mid = max(0, len(order) // 2 - preset.batch_size // 2)
-        return _to(head.collate(order[mid: mid + preset.batch_size]), dev)
+        return _to(head.collate(order[mid : mid + preset.batch_size]), dev)
 
     key = (type(model).__name__, _config_json(model), preset.batch_size)
     return numerics.choose(preset.bf16, model, probe_batch, key=key, loss=head.loss)
@@ -188,8 +188,9 @@ def fit(model, head: HeadTraining, preset: EvalPreset, seed: int) -> FitResult:
     model.to(dev)
     groups = head.param_groups(model, preset)  # may freeze rows: before the probe, which times a real step
     result = FitResult(numerics=_numerics(model, head, preset, dev))
-    optimizer = torch.optim.AdamW(groups, lr=preset.learning_rate, weight_decay=preset.weight_decay,
-                                  fused=True)
+    optimizer = torch.optim.AdamW(
+        groups, lr=preset.learning_rate, weight_decay=preset.weight_decay, fused=True
+    )
     total = math.ceil(len(head.lengths) / preset.batch_size) * preset.max_epochs
     scheduler = get_linear_schedule_with_warmup(optimizer, int(preset.warmup_ratio * total), total)
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
@@ -222,8 +223,15 @@ def fit(model, head: HeadTraining, preset: EvalPreset, seed: int) -> FitResult:
         result.epochs_run = epoch
         result.curve[epoch] = score
         result.train_loss[epoch] = round(float(np.mean(losses)), 5) if losses else math.nan
-        log.info("%sepoch %d: loss %.4f, select %.2f (train %.0f s, select %.0f s)", f"[{head.label}] "
-                 if head.label else "", epoch, result.train_loss[epoch], score, t1 - t0, t2 - t1)
+        log.info(
+            "%sepoch %d: loss %.4f, select %.2f (train %.0f s, select %.0f s)",
+            f"[{head.label}] " if head.label else "",
+            epoch,
+            result.train_loss[epoch],
+            score,
+            t1 - t0,
+            t2 - t1,
+        )
         if listener is not None:
             listener(epoch, score, time.perf_counter() - started)
         if score > result.best_score:
@@ -242,8 +250,13 @@ def fit(model, head: HeadTraining, preset: EvalPreset, seed: int) -> FitResult:
     return result
 
 
-def fit_details(task, preset: EvalPreset, fitted: FitResult, splits: dict[str, int],
-                phases: dict[str, float] | None = None) -> dict[str, Any]:
+def fit_details(
+    task,
+    preset: EvalPreset,
+    fitted: FitResult,
+    splits: dict[str, int],
+    phases: dict[str, float] | None = None,
+) -> dict[str, Any]:
     """The details every fine-tuned record carries: head, preset, the selection curve, time, split sizes.
 
     ``phases``: seconds spent outside ``fit`` (``load``, ``tokenise``, ``score``); ``time_s`` adds

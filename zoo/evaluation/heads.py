@@ -60,8 +60,9 @@ def load_head_model(ref: ModelRef, auto_cls, labels: list[str], seed: int):
     try:
         with quiet_transformers():
             if ref.path and not ref.config_from and ref.config is None:
-                return auto_cls.from_pretrained(ref.path, num_labels=len(labels), id2label=id2label,
-                                                label2id=label2id)
+                return auto_cls.from_pretrained(
+                    ref.path, num_labels=len(labels), id2label=id2label, label2id=label2id
+                )
             config = ref.load_config()
             config.num_labels, config.id2label, config.label2id = len(labels), id2label, label2id
             return auto_cls.from_config(config)
@@ -69,13 +70,18 @@ def load_head_model(ref: ModelRef, auto_cls, labels: list[str], seed: int):
         raise ZooError(f"could not load {ref.id} with a {auto_cls.__name__} head: {e}") from None
 
 
-def dataset_training(dataset, collator, select_score: Callable[[Any], float],
-                     label: str = "") -> HeadTraining:
+def dataset_training(
+    dataset, collator, select_score: Callable[[Any], float], label: str = ""
+) -> HeadTraining:
     """A tokenised split (model inputs and ``labels``) as the loop's training inputs: rows collated by
     ``collator``; the loss is the head's own (``output.loss``), weight decay as HF Trainer applies it."""
     lengths = [len(ids) for ids in dataset["input_ids"]]
-    return HeadTraining(lengths=lengths, collate=lambda idx: dict(collator([dataset[i] for i in idx])),
-                        select_score=select_score, label=label)
+    return HeadTraining(
+        lengths=lengths,
+        collate=lambda idx: dict(collator([dataset[i] for i in idx])),
+        select_score=select_score,
+        label=label,
+    )
 
 
 def predict_rows(model, dataset, collator, batch_size: int, bf16: bool = False) -> list[Any]:
@@ -94,7 +100,7 @@ def predict_rows(model, dataset, collator, batch_size: int, bf16: bool = False) 
     model.eval()
     with torch.inference_mode(), autocast(device, bf16):
         for start in range(0, len(order), batch_size):
-            idx = order[start: start + batch_size]
+            idx = order[start : start + batch_size]
             rows = [dataset[i] for i in idx]
             batch = {k: v.to(device) for k, v in collator(rows).items() if k != "labels"}
             logits = model(**batch).logits.float().cpu().numpy()

@@ -129,8 +129,15 @@ PRESETS: dict[str, EvalPreset] = {
         max_eval_examples=64,
     ),
     # the standard protocol with a longer leash (40 epochs, patience 5): for GPUs
-    "full": EvalPreset("full", max_epochs=40, patience=5, batch_size=32, learning_rate=1e-4,
-                       learning_rates=(1e-4, 3e-4), max_length=256),
+    "full": EvalPreset(
+        "full",
+        max_epochs=40,
+        patience=5,
+        batch_size=32,
+        learning_rate=1e-4,
+        learning_rates=(1e-4, 3e-4),
+        max_length=256,
+    ),
 }
 
 # Names of presets that no longer exist, and what replaced them (their records keep their name).

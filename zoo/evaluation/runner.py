@@ -54,8 +54,15 @@ from zoo.results import ModelInfo, find_record, make_record, record_path, save_r
 
 def record_task(task: TaskSpec, preset: EvalPreset) -> dict[str, Any]:
     """The ``task`` part of a record: name, family, version, scored split, main metric, preset."""
-    return {"name": task.name, "family": task.family, "version": task.version, "split": task.splits["score"],
-            "main_metric": task.main_metric, "budget": preset.name, "protocol": preset.protocol}
+    return {
+        "name": task.name,
+        "family": task.family,
+        "version": task.version,
+        "split": task.splits["score"],
+        "main_metric": task.main_metric,
+        "budget": preset.name,
+        "protocol": preset.protocol,
+    }
 
 
 def resolve_models(spec: LanguageSpec, args: Iterable[str] | None) -> list[ModelRef]:
@@ -89,8 +96,12 @@ def resolve_models(spec: LanguageSpec, args: Iterable[str] | None) -> list[Model
 
 def predictions_path(record_file: Path, suffix: str) -> Path:
     """Where the predictions of a record are kept: ``<work>/predictions/<lang>/<model>/<record name>``."""
-    return work_dir() / "predictions" / record_file.parent.parent.name / record_file.parent.name / (
-        record_file.stem + suffix
+    return (
+        work_dir()
+        / "predictions"
+        / record_file.parent.parent.name
+        / record_file.parent.name
+        / (record_file.stem + suffix)
     )
 
 
@@ -216,8 +227,12 @@ def _changed_fields(record: dict[str, Any], fields: dict[str, Any]) -> list[str]
     return changed + [f"{k} {recorded[k]!r} (no longer a field)" for k in sorted(set(recorded) - set(fields))]
 
 
-def _run_parallel(todo: list[tuple[int, str, tuple]], jobs: int, listener: EvalListener,
-                  done: dict[int, tuple[Path, dict[str, Any], bool]]) -> None:
+def _run_parallel(
+    todo: list[tuple[int, str, tuple]],
+    jobs: int,
+    listener: EvalListener,
+    done: dict[int, tuple[Path, dict[str, Any], bool]],
+) -> None:
     """Run ``todo`` in ``jobs`` worker processes; the first failure cancels what has not started."""
     if not todo:
         return
@@ -227,8 +242,12 @@ def _run_parallel(todo: list[tuple[int, str, tuple]], jobs: int, listener: EvalL
     for _, _, args in todo:
         args[2].info()  # load each model once here, not once per worker
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(threads,))
+    pool = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(threads,),
+    )
     try:
         futures = {pool.submit(_run_one, *args): (i, label) for i, label, args in todo}
         pending = set(futures)
@@ -250,12 +269,18 @@ def _init_worker(threads: int) -> None:
 
 
 def _run_one(
-    spec: LanguageSpec, model: ModelRef, ident: _ModelIdentity, task: TaskSpec, seed: int,
-    preset: EvalPreset, force: bool,
+    spec: LanguageSpec,
+    model: ModelRef,
+    ident: _ModelIdentity,
+    task: TaskSpec,
+    seed: int,
+    preset: EvalPreset,
+    force: bool,
 ) -> tuple[Path, dict[str, Any]]:
     info = ident.info()
-    target = record_path("eval", spec.code, model.id, ident.revision, task.name, task.version, seed,
-                         budget=preset.name)
+    target = record_path(
+        "eval", spec.code, model.id, ident.revision, task.name, task.version, seed, budget=preset.name
+    )
     scratch_root = work_dir() / "runs" / "eval" / slug(spec.code) / slug(model.id)
     scratch_root.mkdir(parents=True, exist_ok=True)
     grid = preset.search_grid if model.role not in UNTRAINED_ROLES else (preset.learning_rate,)
@@ -296,12 +321,15 @@ def _run_one(
         run = train(grid[0], seed)
         scores, details, files = run.scores, run.details, keep_files(run, "")
     else:
-        where = lr_search.search_path(spec.code, model.id, ident.revision, task.name, task.version,
-                                      preset.name)
+        where = lr_search.search_path(
+            spec.code, model.id, ident.revision, task.name, task.version, preset.name
+        )
         chosen = lr_search.chosen_rate(where, grid)
         if seed == 0 or chosen is None:  # the search trains seed 0 at every rate (resuming stored trials)
             chosen, trial, search = lr_search.run_search(
-                where, grid, lambda rate: train(rate, 0),
+                where,
+                grid,
+                lambda rate: train(rate, 0),
                 lambda run, rate: keep_files(run, f".lr{lr_search.rate_key(rate)}"),
             )
         else:
@@ -313,16 +341,29 @@ def _run_one(
             run = train(chosen, seed)
             scores, details, files = run.scores, run.details, keep_files(run, "")
     wall = details.get("run_wall_s") or round(time.perf_counter() - t0, 2)
-    details = {**details, "budget": preset.name, "budget_fields": dataclasses.asdict(preset),
-               "protocol": preset.protocol, "score_split": task.splits["score"]}
+    details = {
+        **details,
+        "budget": preset.name,
+        "budget_fields": dataclasses.asdict(preset),
+        "protocol": preset.protocol,
+        "score_split": task.splits["score"],
+    }
     if search is not None:
         details["lr_search"] = search
     if files["predictions"]:
         details["predictions"] = files["predictions"]
     if files["gold"]:
         details["gold"] = files["gold"]
-    record = make_record("eval", spec.code, info, record_task(task, preset), scores, seed=seed,
-                         details=details, wall_time_s=wall)
+    record = make_record(
+        "eval",
+        spec.code,
+        info,
+        record_task(task, preset),
+        scores,
+        seed=seed,
+        details=details,
+        wall_time_s=wall,
+    )
     save_record(record, force=force)
     return target, record
 

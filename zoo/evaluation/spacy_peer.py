@@ -29,8 +29,10 @@ PIPE_BATCH = 64  # sentences per nlp.pipe batch (spaCy's default is 1000 for tex
 def check_peer_task(model: ModelRef, task: TaskSpec) -> None:
     """A UsageError unless ``task`` is one a spaCy peer is scored on: UD, in the pipeline's language."""
     if task.family != "ud":
-        raise UsageError(f"{model.id} on {task.key}: spaCy peers are scored on UD tasks only",
-                         hint="pick UD tasks with --tasks, e.g. --tasks sequoia")
+        raise UsageError(
+            f"{model.id} on {task.key}: spaCy peers are scored on UD tasks only",
+            hint="pick UD tasks with --tasks, e.g. --tasks sequoia",
+        )
     check_language(model, task.lang)
 
 

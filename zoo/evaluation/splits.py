@@ -59,8 +59,12 @@ class TaskSplits:
 
     def sizes(self) -> dict[str, int]:
         """Rows per split (``train_available``: before the cap), for the record's details."""
-        return {"train": len(self.train), "select": len(self.select), "score": len(self.score),
-                "train_available": len(self.full_train)}
+        return {
+            "train": len(self.train),
+            "select": len(self.select),
+            "score": len(self.score),
+            "train_available": len(self.full_train),
+        }
 
 
 def load_task_splits(task: TaskSpec, preset: EvalPreset) -> TaskSplits:

@@ -70,7 +70,10 @@ def windows(counts: list[int], limit: int) -> list[tuple[int, int]]:
 
 
 def encode_words(
-    tokenizer, sentences: list[list[str]], tags: list[list[str]] | None, label2id: dict[str, int],
+    tokenizer,
+    sentences: list[list[str]],
+    tags: list[list[str]] | None,
+    label2id: dict[str, int],
     max_length: int,
 ) -> EncodedWords:
     """Tokenise word-split sentences into windows; label first sub-words (``-100`` elsewhere)."""
@@ -137,8 +140,9 @@ def score_tags(task: TaskSpec, gold: list[list[str]], pred: list[list[str]]) -> 
     return {m: scores[m] for m in task.metrics}
 
 
-def write_tag_predictions(path: Path, sentences: list[list[str]], gold: list[list[str]],
-                          pred: list[list[str]]) -> Path:
+def write_tag_predictions(
+    path: Path, sentences: list[list[str]], gold: list[list[str]], pred: list[list[str]]
+) -> Path:
     """The score split's predictions as TSV: ``token, gold, predicted``, a blank line after each sentence."""
     lines = []
     for words, gold_tags, tags in zip(sentences, gold, pred, strict=True):

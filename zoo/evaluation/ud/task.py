@@ -75,8 +75,13 @@ def with_predictions(gold: list[Sentence], preds: list[WordPrediction]) -> list[
     return out
 
 
-def write_and_score(task: TaskSpec, score: list[Sentence], full_score: list[Sentence],
-                    preds: list[WordPrediction], out_dir: Path) -> tuple[Path, dict[str, float], Path | None]:
+def write_and_score(
+    task: TaskSpec,
+    score: list[Sentence],
+    full_score: list[Sentence],
+    preds: list[WordPrediction],
+    out_dir: Path,
+) -> tuple[Path, dict[str, float], Path | None]:
     """Write ``score`` with ``preds`` as ``out_dir/predictions.conllu``; its CoNLL 2018 scores (percent).
 
     The gold file is the local data file itself when ``score`` is the whole file, else ``score`` written
@@ -95,8 +100,9 @@ def write_and_score(task: TaskSpec, score: list[Sentence], full_score: list[Sent
     return pred_path, {m: round(100 * metrics[m].f1, 4) for m in task.metrics}, subset
 
 
-def predict(model, data: list, forms: list[list[str]], batch_size: int, pad_id: int,
-            bf16: bool = False) -> list[WordPrediction]:
+def predict(
+    model, data: list, forms: list[list[str]], batch_size: int, pad_id: int, bf16: bool = False
+) -> list[WordPrediction]:
     """Predictions of every sentence, in the order of ``data`` (whose ``index`` runs 0..len-1)."""
     import torch
 
@@ -112,7 +118,7 @@ def predict(model, data: list, forms: list[list[str]], batch_size: int, pad_id: 
     with torch.inference_mode(), autocast(dev, bf16):
         order = sorted(data, key=lambda e: e.n_tokens)
         for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
+            batch = order[start : start + batch_size]
             inputs = collate(batch, pad_id)
             inputs = {k: inputs[k].to(dev) for k in ("input_ids", "attention_mask", "slot", "word_mask")}
             res = model(**inputs)
@@ -135,8 +141,10 @@ def predict(model, data: list, forms: list[list[str]], batch_size: int, pad_id: 
                     upos=[names["upos"][best["upos"][b, i]] for i in words],
                     xpos=[names["xpos"][best["xpos"][b, i]] for i in words],
                     feats=[names["feats"][best["feats"][b, i]] for i in words],
-                    lemma=[apply_lemma(form, int(best["lemma"][b, i]), labels)
-                           for i, form in zip(words, forms[e.index], strict=True)],
+                    lemma=[
+                        apply_lemma(form, int(best["lemma"][b, i]), labels)
+                        for i, form in zip(words, forms[e.index], strict=True)
+                    ],
                     head=[int(heads[b, i]) for i in words],
                     deprel=[names["deprel"][rel_best[b, i]] for i in words],
                 )
@@ -154,8 +162,10 @@ def param_groups(model, preset: EvalPreset) -> list[dict[str, Any]]:
     heads = model.head_parameters()
     head_ids = {id(p) for p in heads}
     encoder = [p for p in model.parameters() if id(p) not in head_ids and p.requires_grad]
-    return [{"params": encoder, "lr": preset.learning_rate},
-            {"params": heads, "lr": preset.learning_rate * HEAD_LR_FACTOR}]
+    return [
+        {"params": encoder, "lr": preset.learning_rate},
+        {"params": heads, "lr": preset.learning_rate * HEAD_LR_FACTOR},
+    ]
 
 
 def run_ud_task(model: ModelRef, task: TaskSpec, seed: int, preset: EvalPreset, out_dir: Path) -> TaskRun:
@@ -205,12 +215,22 @@ def run_ud_task(model: ModelRef, task: TaskSpec, seed: int, preset: EvalPreset, 
         system = format_conllu(with_predictions(select, preds))
         return 100 * conll18.evaluate_conllu_text(select_gold, system)["LAS"].f1
 
-    log.info("[ud %s] %s: train %d / select %d / score %d sentences, %d lemma rules, max %d epochs", task.key,
-             model.id, len(train), len(select), len(score), len(labels.lemma_rules), preset.max_epochs)
+    log.info(
+        "[ud %s] %s: train %d / select %d / score %d sentences, %d lemma rules, max %d epochs",
+        task.key,
+        model.id,
+        len(train),
+        len(select),
+        len(score),
+        len(labels.lemma_rules),
+        preset.max_epochs,
+    )
     head = HeadTraining(
         lengths=[e.n_tokens for e in enc_train],
         collate=lambda idx: collate([enc_train[i] for i in idx], pad_id),
-        select_score=select_las, param_groups=param_groups, label=f"ud {task.key} {model.id}",
+        select_score=select_las,
+        param_groups=param_groups,
+        label=f"ud {task.key} {model.id}",
     )
     fitted = fit(net, head, preset, seed)
     clock = time.perf_counter()
@@ -219,15 +239,21 @@ def run_ud_task(model: ModelRef, task: TaskSpec, seed: int, preset: EvalPreset, 
     phases["score"] = time.perf_counter() - clock
     log.info("[ud %s] %s", task.key, ", ".join(f"{m} {v:.2f}" for m, v in scores.items()))
 
-    splits = {"train": len(train), "select": len(select), "score": len(score),
-              "train_available": len(full_train)}
+    splits = {
+        "train": len(train),
+        "select": len(select),
+        "score": len(score),
+        "train_available": len(full_train),
+    }
     gold_file = local_file(task, parse_split(task.splits["score"])[0])
     details = {
         **fit_details(task, preset, fitted, splits, phases),
         "gold": None if subset else str(gold_file),
         "words": {"train": sum(len(s.words) for s in train), "score": sum(len(s.words) for s in score)},
-        "segments": {"train": sum(len(e.segments) for e in enc_train),
-                     "score": sum(len(e.segments) for e in enc_score)},
+        "segments": {
+            "train": sum(len(e.segments) for e in enc_train),
+            "score": sum(len(e.segments) for e in enc_score),
+        },
         "max_length": max_length,
         "classes": labels.sizes(),
         "lemma_rules_copy": labels.lemma_copy,
