@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from datasets import ClassLabel, Dataset, Features, Sequence, Value
 
-from zoo.data import ud
+from zoo.data import ud, ud_hub
 from zoo.data.conllu import parse_conllu, read_conllu
 from zoo.data.tasks import load_split
 from zoo.errors import OfflineError
@@ -132,7 +132,7 @@ def _same(got, want) -> None:
 
 
 def test_hand_checked_sentence_comes_back_as_its_conllu():
-    (got,) = ud.hub_sentences(hub_dataset(HAND))
+    (got,) = ud_hub.hub_sentences(hub_dataset(HAND))
     (want,) = parse_conllu(HAND)
     _same([got], [want])
     assert got.tokens[1][0] == "6-7" and got.tokens[1][9] == "SpaceAfter=No"
@@ -150,7 +150,7 @@ def test_a_three_word_token_is_found_from_the_text():
     )
     text = text.replace("6\tà\tà\tADP\t_\t_\t7\tcase", "6\tda\tdar\tVERB\t_\t_\t5\tacl")
     (want,) = parse_conllu(text)
-    (got,) = ud.hub_sentences(hub_dataset(text))
+    (got,) = ud_hub.hub_sentences(hub_dataset(text))
     _same([got], [want])
     assert [t[0] for t in got.tokens] == ["3-4", "6-8"]
 
@@ -161,7 +161,7 @@ def test_a_whole_real_treebank_comes_back(data_root, lang, task):
     nodes) through the Hub layout and back: the same words, tokens and empty nodes."""
     path = data_root / get_language(lang).task(task).local["test"]
     want = read_conllu(path)
-    got = ud.hub_sentences(hub_dataset(path.read_text(encoding="utf-8")), source="test")
+    got = ud_hub.hub_sentences(hub_dataset(path.read_text(encoding="utf-8")), source="test")
     _same(got, want)
     assert sum(len(s.tokens) for s in got) > 300 and (lang == "fr" or any(s.empty for s in got))
 

@@ -2,7 +2,7 @@
 
 Local files under the data root win; a task with only a ``hub`` source (or whose local files are absent)
 is read with ``datasets.load_dataset`` at its pinned revision and mapped to the same columns as the
-local readers (UD through CoNLL-U sentences: :mod:`zoo.data.ud`). Split specs accept slices in percent, as
+local readers (UD through CoNLL-U sentences: :mod:`zoo.data.ud_hub`). Split specs accept slices in percent, as
 ``datasets`` does: ``dev[:80%]``.
 """
 
@@ -15,6 +15,7 @@ from pathlib import Path
 from datasets import Dataset
 
 from zoo.data import readers
+from zoo.data.ud_hub import hub_sentences
 from zoo.errors import ConfigError, DataError, OfflineError
 from zoo.paths import data_dir
 from zoo.registry import TaskSpec
@@ -143,7 +144,5 @@ def _map_hub_columns(task: TaskSpec, ds: Dataset) -> Dataset:
             features=readers.TEXT_FEATURES,
         )
     if task.format == "conllu":
-        from zoo.data.ud import hub_sentences
-
         return readers.ud_dataset(hub_sentences(ds, source=f"{task.hub.id}:{task.hub.config}"))
     raise ConfigError(f"task {task.key}: no Hub mapping for format '{task.format}'")
