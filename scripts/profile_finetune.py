@@ -19,10 +19,11 @@ import time
 def _encoded(model_arg: str, lang: str, task_name: str, max_length: int):
     from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification
 
-    from zoo.evaluation.budget import PRESETS
-    from zoo.evaluation.runner import resolve_models
+    from zoo.evaluation.heads import load_head_model, load_tokenizer
+    from zoo.evaluation.presets import PRESETS
+    from zoo.evaluation.splits import load_task_splits
     from zoo.evaluation.tagging import encode_words
-    from zoo.evaluation.training import load_head_model, load_task_splits, load_tokenizer
+    from zoo.models import resolve_models
     from zoo.registry import get_language
 
     spec = get_language(lang)

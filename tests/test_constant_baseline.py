@@ -12,14 +12,14 @@ import pytest
 from test_bad_input import zoo
 
 from zoo.errors import UsageError
-from zoo.evaluation.budget import get_budget
-from zoo.evaluation.runner import model_seeds, resolve_models, run_task
-from zoo.models import constant_baseline_ref, default_models
+from zoo.evaluation.dispatch import model_seeds, run_task
+from zoo.evaluation.presets import get_preset
+from zoo.models import constant_baseline_ref, default_models, resolve_models
 from zoo.registry import get_language
 from zoo.results.tables import ROLE_ORDER, column_label
 
 Sentences = list[list[tuple[str, str]]]
-FULL = get_budget("full")  # no caps: the rules see the whole train split, the score split is whole
+FULL = get_preset("full")  # no caps: the rules see the whole train split, the score split is whole
 
 
 def _jsonl_labels(path: Path) -> list[int]:
@@ -58,8 +58,8 @@ def _tag_predictions(train: Sentences, test: Sentences) -> list[list[str]]:
     return [[best(per_form[w]) if w in per_form else best(overall) for w, _ in s] for s in test]
 
 
-def _run(lang: str, task: str, tmp_path: Path, budget=FULL):
-    return run_task(constant_baseline_ref(), get_language(lang).task(task), 0, budget, tmp_path)
+def _run(lang: str, task: str, tmp_path: Path, preset=FULL):
+    return run_task(constant_baseline_ref(), get_language(lang).task(task), 0, preset, tmp_path)
 
 
 def test_afrixnli_majority_label(data_root, tmp_path):
@@ -200,16 +200,33 @@ def test_the_constant_model_runs_once_and_is_never_loaded_or_timed():
 def test_zoo_eval_writes_one_record_for_three_seeds_and_skips_it_after(data_root, tmp_path):
     import os
 
-    args = ["eval", "--lang", "xh", "--model", "constant", "--tasks", "afrixnli", "--seeds", "3",
-            "--preset", "smoke"]
+    args = [
+        "eval",
+        "--lang",
+        "xh",
+        "--model",
+        "constant",
+        "--tasks",
+        "afrixnli",
+        "--seeds",
+        "3",
+        "--preset",
+        "smoke",
+    ]
     first = zoo(*args)
     assert first.returncode == 0, first.stderr
     work = Path(os.environ["ZOO_WORK_DIR"])
     records = sorted((work / "results" / "xh").rglob("*.json"))
     assert len(records) == 1, records
     rec = json.loads(records[0].read_text(encoding="utf-8"))
-    assert rec["model"] == {"id": "constant", "revision": "constant-v1", "role": "constant-baseline",
-                            "size": None, "path": None, "params": {}}
+    assert rec["model"] == {
+        "id": "constant",
+        "revision": "constant-v1",
+        "role": "constant-baseline",
+        "size": None,
+        "path": None,
+        "params": {},
+    }
     assert rec["seed"] == 0 and rec["task"]["budget"] == "smoke" and rec["task"]["name"] == "afrixnli"
     assert rec["details"]["head"] == "constant" and rec["details"]["budget"] == "smoke"
     assert Path(rec["details"]["predictions"]).is_file()

@@ -102,9 +102,24 @@ def test_distillation_reads_the_hub_corpus(hub_only, tmp_path):
         env["ZOO_CACHE_DIR"] = teacher_cache
     out = tmp_path / "student"
     done = subprocess.run(
-        [sys.executable, "-m", "zoo.cli", "distill", "--lang", "xh", "--size", "xs", "--preset", "smoke",
-         "--out", str(out)],
-        env=env, capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "zoo.cli",
+            "distill",
+            "--lang",
+            "xh",
+            "--size",
+            "xs",
+            "--preset",
+            "smoke",
+            "--out",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     corpus = json.loads((out / "distillation.json").read_text())["corpus"]

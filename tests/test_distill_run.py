@@ -148,7 +148,7 @@ def test_smoke_run_writes_a_complete_student(smoke_student, env, tiny_teacher):
 
 # Every field of distillation.json that a reader elsewhere reads (as JSON, today): zoo/cards.py
 # (locate_student, student_licence, _teacher_identity, _distillation_context, card_context),
-# zoo/evaluation/report.py (_distilled_from), tests/test_pipeline.py and tests/test_corpus_hub.py.
+# zoo/results/tables.py (_distilled_from), tests/test_pipeline.py and tests/test_corpus_hub.py.
 # "[]" walks a list.
 READER_FIELDS = (
     "teacher.id",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from zoo.evaluation.budget import get_budget
-from zoo.evaluation.training import fit, should_stop
+from zoo.evaluation.finetune import fit, should_stop
+from zoo.evaluation.heads import dataset_training
+from zoo.evaluation.presets import get_preset
 
 
 def curve(*scores: float) -> dict[int, float]:
@@ -30,22 +31,32 @@ def test_should_stop(scores, patience, stop):
     assert should_stop(curve(*scores), patience) is stop
 
 
-def test_fit_waits_for_a_flat_start_to_end(tmp_path):
-    """A real (tiny) model and Trainer: the score is 0 for 3 epochs, rises at 4, then falls for `patience`."""
+def test_fit_waits_for_a_flat_start_to_end():
+    """A real (tiny) model in the loop: the score is 0 for 3 epochs, rises at 4, then falls for `patience`."""
     import torch
     from datasets import Dataset
     from transformers import BertConfig, BertForSequenceClassification
 
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=32, num_labels=2)
+    config = BertConfig(
+        vocab_size=40,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=32,
+        num_labels=2,
+    )
     model = BertForSequenceClassification(config)
-    train = Dataset.from_dict({"input_ids": [[1, 2 + i % 5, 3] for i in range(8)],
-                               "labels": [i % 2 for i in range(8)]})
+    train = Dataset.from_dict(
+        {"input_ids": [[1, 2 + i % 5, 3] for i in range(8)], "labels": [i % 2 for i in range(8)]}
+    )
 
     def collate(rows):
-        return {"input_ids": torch.tensor([r["input_ids"] for r in rows]),
-                "labels": torch.tensor([r["labels"] for r in rows])}
+        return {
+            "input_ids": torch.tensor([r["input_ids"] for r in rows]),
+            "labels": torch.tensor([r["labels"] for r in rows]),
+        }
 
     select_scores = iter([0.0, 0.0, 0.0, 0.4, 0.3, 0.2, 0.9, 0.9])
     weights_at: dict[int, torch.Tensor] = {}
@@ -54,8 +65,8 @@ def test_fit_waits_for_a_flat_start_to_end(tmp_path):
         weights_at[len(weights_at) + 1] = m.classifier.weight.detach().clone()
         return next(select_scores)
 
-    budget = get_budget("quick").override(max_epochs=8, patience=2, batch_size=4)
-    result = fit(model, train, collate, budget, seed=0, out_dir=tmp_path, select_score=select_score)
+    preset = get_preset("quick").override(max_epochs=8, patience=2, batch_size=4)
+    result = fit(model, dataset_training(train, collate, select_score), preset, seed=0)
     assert result.curve == {1: 0.0, 2: 0.0, 3: 0.0, 4: 0.4, 5: 0.3, 6: 0.2}
     assert (result.best_epoch, result.epochs_run, result.stopped_early) == (4, 6, True)
     assert result.converged

@@ -11,9 +11,12 @@ from zoo.results.tables import render_table, summarize
 
 def _rec(model_id, role, size, score, seed, budget="default", revision="r1", task="masakhaner", date=None):
     rec = make_record(
-        "eval", "xh", ModelInfo(id=model_id, revision=revision, role=role, size=size),
+        "eval",
+        "xh",
+        ModelInfo(id=model_id, revision=revision, role=role, size=size),
         {"name": task, "family": "ner", "version": 1, "split": "test", "main_metric": "f1", "budget": budget},
-        {"f1": score, "precision": score, "recall": score}, seed=seed,
+        {"f1": score, "precision": score, "recall": score},
+        seed=seed,
     )
     if date:
         rec["date"] = date
@@ -24,9 +27,11 @@ def _rec(model_id, role, size, score, seed, budget="default", revision="r1", tas
 def records():
     recs = []
     for seed, (s, r, t) in enumerate([(60, 40, 80), (62, 41, 80), (64, 42, 80)]):
-        recs += [_rec("time-xh-xs", "student", "xs", s, seed),
-                 _rec("random-xh-xs", "random-baseline", "xs", r, seed),
-                 _rec("teacher-x", "teacher", None, t, seed)]
+        recs += [
+            _rec("time-xh-xs", "student", "xs", s, seed),
+            _rec("random-xh-xs", "random-baseline", "xs", r, seed),
+            _rec("teacher-x", "teacher", None, t, seed),
+        ]
     # another preset: never averaged in
     recs.append(_rec("time-xh-xs", "student", "xs", 10.0, 0, budget="smoke"))
     recs.append(_rec("time-xh-xs", "student", "xs", 0.0, 0, revision="old", date="2000-01-01T00:00:00+00:00"))
@@ -43,8 +48,9 @@ def test_mean_ci_and_retention(records):
     assert xs["mean"] == pytest.approx(62.0)
     assert xs["ci95"] == pytest.approx(4.303 * 2.0 / 3 ** 0.5, rel=1e-4)  # t(0.975, 2 df) = 4.303 (tables)
     assert default["random-xh-xs"]["mean"] == pytest.approx(41.0)
-    assert rows[0]["retention"] == {"time-xh-xs": {"teacher": "teacher-x", "ratio": pytest.approx(0.775),
-                                                    "status": "ok"}}
+    assert rows[0]["retention"] == {
+        "time-xh-xs": {"teacher": "teacher-x", "ratio": pytest.approx(0.775), "status": "ok"}
+    }
     smoke = rows[1]["models"]
     assert len(smoke) == 1 and smoke[0]["values"] == [10.0] and smoke[0]["ci95"] is None
     assert rows[1]["retention"] == {}  # no teacher under the smoke preset
@@ -66,12 +72,17 @@ def test_retention_is_na_where_the_teacher_is_not_above_the_constant_baseline():
     33.3 by more than its interval, so the ratio 36/34 would only say that two guesses are close."""
     recs = []
     for seed, (s, t) in enumerate([(36.0, 33.0), (36.0, 34.0), (36.0, 35.0)]):
-        recs += [_rec("time-xh-xs", "student", "xs", s, seed, task="afrixnli"),
-                 _rec("teacher-x", "teacher", None, t, seed, task="afrixnli")]
+        recs += [
+            _rec("time-xh-xs", "student", "xs", s, seed, task="afrixnli"),
+            _rec("teacher-x", "teacher", None, t, seed, task="afrixnli"),
+        ]
     recs.append(_rec("constant", "constant-baseline", None, 33.3, 0, task="afrixnli"))
     row = summarize(recs, get_language("xh"))[0]
-    assert row["retention"]["time-xh-xs"] == {"teacher": "teacher-x", "ratio": None,
-                                              "status": "teacher at chance"}
+    assert row["retention"]["time-xh-xs"] == {
+        "teacher": "teacher-x",
+        "ratio": None,
+        "status": "teacher at chance",
+    }
     # a teacher clearly above the floor gets its ratio
     recs[-1] = _rec("constant", "constant-baseline", None, 20.0, 0, task="afrixnli")
     ret = summarize(recs, get_language("xh"))[0]["retention"]["time-xh-xs"]

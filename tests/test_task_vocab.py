@@ -9,9 +9,10 @@ import torch
 from datasets import Dataset
 from transformers import BertConfig, BertForTokenClassification
 
-from zoo.evaluation.budget import PRESETS
+from zoo.evaluation.finetune import fit
+from zoo.evaluation.heads import dataset_training, predict_rows
+from zoo.evaluation.presets import PRESETS
 from zoo.evaluation.task_vocab import compact_embeddings, used_ids
-from zoo.evaluation.training import fit, predict_rows
 
 PAD = 1  # XLM-R's padding id: ids 0 and 1 must keep their places
 
@@ -20,15 +21,25 @@ def _data(seed: int, n: int, vocab_used: list[int]) -> Dataset:
     rng = np.random.default_rng(seed)
     rows = [[0] + rng.choice(vocab_used, size=int(rng.integers(3, 9))).tolist() + [2] for _ in range(n)]
     labels = [[-100] + rng.integers(0, 3, size=len(r) - 2).tolist() + [-100] for r in rows]
-    return Dataset.from_dict({"input_ids": rows, "attention_mask": [[1] * len(r) for r in rows],
-                              "labels": labels})
+    return Dataset.from_dict(
+        {"input_ids": rows, "attention_mask": [[1] * len(r) for r in rows], "labels": labels}
+    )
 
 
 def _model() -> BertForTokenClassification:
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=500, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=32, num_labels=3, pad_token_id=PAD,
-                        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    config = BertConfig(
+        vocab_size=500,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=32,
+        num_labels=3,
+        pad_token_id=PAD,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
     return BertForTokenClassification(config)
 
 
@@ -43,13 +54,13 @@ def _collate(rows):
     return {k: torch.tensor(v) for k, v in out.items()}
 
 
-def test_compacted_model_trains_and_predicts_like_the_full_one(tmp_path):
+def test_compacted_model_trains_and_predicts_like_the_full_one():
     used = list(range(40, 90))  # the task uses 50 of 500 rows
     train, test = _data(0, 24, used), _data(1, 8, used)
-    budget = dataclasses.replace(PRESETS["smoke"], max_epochs=2, batch_size=4, bf16="off")
+    preset = dataclasses.replace(PRESETS["smoke"], max_epochs=2, batch_size=4, bf16="off")
 
     full = _model()
-    fit(full, train, _collate, budget, seed=0, out_dir=tmp_path / "a", select_score=lambda m: 0.0)
+    fit(full, dataset_training(train, _collate, lambda m: 0.0), preset, seed=0)
     expected = predict_rows(full, test.remove_columns("labels"), _collate, 8)
 
     kept = sorted({0, 1} | {i for d in (train, test) for row in d["input_ids"] for i in row})
@@ -60,7 +71,7 @@ def test_compacted_model_trains_and_predicts_like_the_full_one(tmp_path):
     assert small.get_input_embeddings().num_embeddings == len(kept)
     assert used_ids([train_c, test_c]) == set(range(len(kept))) - {1}
     assert train_c[0]["input_ids"][0] == 0 and train_c["labels"] == train["labels"]
-    fit(small, train_c, _collate, budget, seed=0, out_dir=tmp_path / "b", select_score=lambda m: 0.0)
+    fit(small, dataset_training(train_c, _collate, lambda m: 0.0), preset, seed=0)
     got = predict_rows(small, test_c.remove_columns("labels"), _collate, 8)
     for a, b in zip(expected, got, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)

@@ -66,8 +66,11 @@ def test_cycle_of_three_inside_a_larger_sentence():
 def test_two_words_picking_root_keep_only_the_better_one():
     # Both 1 and 3 prefer the root; 2 prefers 1. Single root: root -> 1 (9), 3 -> 1 (4) beats
     # root -> 3 (8), 1 -> 3 (2).
-    s = _matrix(3, {(1, 0): 9, (3, 0): 8, (2, 1): 6, (2, 3): 1, (3, 1): 4, (1, 3): 2, (3, 2): 0, (1, 2): 0},
-                default=NEG)
+    s = _matrix(
+        3,
+        {(1, 0): 9, (3, 0): 8, (2, 1): 6, (2, 3): 1, (3, 1): 4, (1, 3): 2, (3, 2): 0, (1, 2): 0},
+        default=NEG,
+    )
     heads = mst_heads(s)
     assert heads[1:].tolist() == [0, 1, 1]
     assert (heads[1:] == 0).sum() == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from zoo.errors import DataError
-from zoo.evaluation.ud_metrics import (
+from zoo.evaluation.ud.conll18 import (
     METRICS,
     Score,
     evaluate_conllu,
@@ -205,6 +205,7 @@ def test_content_word_labelled_as_function_word():
 
 # ----------------------------------------------------------------------------- tokenisation, sentences
 
+
 def test_token_split_differently():
     gold = conllu("""
         1 I      I      PRON  _ _ 3 nsubj
@@ -233,10 +234,13 @@ def test_token_split_differently():
 
 
 def test_sentences_merged():
-    gold = conllu("1 Hi hi INTJ _ _ 0 root\n2 . . PUNCT _ _ 1 punct",
-                  "1 Go go VERB _ _ 0 root\n2 . . PUNCT _ _ 1 punct")
-    system = conllu("1 Hi hi INTJ _ _ 0 root\n2 . . PUNCT _ _ 1 punct\n"
-                    "3 Go go VERB _ _ 1 parataxis\n4 . . PUNCT _ _ 3 punct")
+    gold = conllu(
+        "1 Hi hi INTJ _ _ 0 root\n2 . . PUNCT _ _ 1 punct", "1 Go go VERB _ _ 0 root\n2 . . PUNCT _ _ 1 punct"
+    )
+    system = conllu(
+        "1 Hi hi INTJ _ _ 0 root\n2 . . PUNCT _ _ 1 punct\n"
+        "3 Go go VERB _ _ 1 parataxis\n4 . . PUNCT _ _ 3 punct"
+    )
     s = evaluate_conllu_text(gold, system)
     assert counts(s["Sentences"]) == (0, 2, 1, None)
     assert prf(s["Sentences"]) == (0.0, 0.0, 0.0)
@@ -262,20 +266,23 @@ def test_empty_nodes_comments_and_crlf_are_ignored():
 GOOD = conllu("1 Hi hi INTJ _ _ 0 root\n2 . . PUNCT _ _ 1 punct")
 
 
-@pytest.mark.parametrize("system, message", [
-    ("1\tHi\thi\tINTJ\n\n", r"<system>:1: the line does not contain 10 tab-separated columns"),
-    (GOOD.replace("1\tpunct", "x\tpunct"), r"<system>:2: cannot parse HEAD 'x'"),
-    (GOOD.replace("1\tpunct", "-1\tpunct"), r"<system>:2: HEAD cannot be negative"),
-    (GOOD.replace("1\tpunct", "3\tpunct"), r"<system>:2: HEAD '3' points outside of the sentence"),
-    (GOOD.replace("0\troot", "2\troot"), r"<system>:1: there is a cycle"),
-    (GOOD.replace("1\tpunct", "0\tpunct"), r"<system>:3: there are 2 roots"),
-    (GOOD.replace("2\t.", "3\t."), r"<system>:2: incorrect word ID '3' for word '.', expected 2"),
-    (GOOD.replace("2\t.", "two\t."), r"<system>:2: cannot parse word ID 'two'"),
-    (GOOD.replace("Hi", "\u00a0").replace("hi", "_"), r"<system>:1: empty FORM"),
-    (GOOD.rstrip("\n"), r"<system>:2: the CoNLL-U file does not end with an empty line"),
-    ("1-x\tdu\t_\t_\t_\t_\t_\t_\t_\t_\n", r"<system>:1: cannot parse multi-word token ID '1-x'"),
-    (GOOD.replace("Hi", "Ho"), r"differs: gold <gold>:1 has 'i\.', system <system>:1 has 'o\.'"),
-])
+@pytest.mark.parametrize(
+    "system, message",
+    [
+        ("1\tHi\thi\tINTJ\n\n", r"<system>:1: the line does not contain 10 tab-separated columns"),
+        (GOOD.replace("1\tpunct", "x\tpunct"), r"<system>:2: cannot parse HEAD 'x'"),
+        (GOOD.replace("1\tpunct", "-1\tpunct"), r"<system>:2: HEAD cannot be negative"),
+        (GOOD.replace("1\tpunct", "3\tpunct"), r"<system>:2: HEAD '3' points outside of the sentence"),
+        (GOOD.replace("0\troot", "2\troot"), r"<system>:1: there is a cycle"),
+        (GOOD.replace("1\tpunct", "0\tpunct"), r"<system>:3: there are 2 roots"),
+        (GOOD.replace("2\t.", "3\t."), r"<system>:2: incorrect word ID '3' for word '.', expected 2"),
+        (GOOD.replace("2\t.", "two\t."), r"<system>:2: cannot parse word ID 'two'"),
+        (GOOD.replace("Hi", "\u00a0").replace("hi", "_"), r"<system>:1: empty FORM"),
+        (GOOD.rstrip("\n"), r"<system>:2: the CoNLL-U file does not end with an empty line"),
+        ("1-x\tdu\t_\t_\t_\t_\t_\t_\t_\t_\n", r"<system>:1: cannot parse multi-word token ID '1-x'"),
+        (GOOD.replace("Hi", "Ho"), r"differs: gold <gold>:1 has 'i\.', system <system>:1 has 'o\.'"),
+    ],
+)
 def test_malformed_input(system, message):
     with pytest.raises(DataError, match=message):
         evaluate_conllu_text(GOOD, system)
@@ -297,6 +304,7 @@ def test_unreadable_files(tmp_path):
 
 
 # ----------------------------------------------------------------------------- real data, CLI
+
 
 def _real_file(lang: str) -> Path:
     root = os.environ.get("ZOO_DATA_DIR")
@@ -337,8 +345,9 @@ def test_cli_table_json_and_errors(tmp_path, capsys):
     assert run(str(gold), str(system), "--json") == 0
     data = json.loads(capsys.readouterr().out)
     assert list(data) == list(METRICS)
-    assert data["Words"] == pytest.approx({"precision": 80.0, "recall": 66.666666667, "f1": 72.727272727,
-                                           "aligned_accuracy": None})
+    assert data["Words"] == pytest.approx(
+        {"precision": 80.0, "recall": 66.666666667, "f1": 72.727272727, "aligned_accuracy": None}
+    )
     assert data["MLAS"]["aligned_accuracy"] == pytest.approx(66.666666667)
 
     assert run(str(gold), str(system), "--json", "--verbose") == 0

@@ -1,7 +1,7 @@
 """The joint UD model: inputs, word pooling, CoNLL-U output, and smoke runs on Irish and French.
 
 The smoke runs use a tiny random BERT (2 layers x 32) with the real XLM-R tokenizer and the "smoke"
-budget: the scores are near chance; what is checked is that the output is valid CoNLL-U with the gold
+preset: the scores are near chance; what is checked is that the output is valid CoNLL-U with the gold
 tokenisation, and that the scores are the CoNLL 2018 figures of that file.
 """
 
@@ -15,12 +15,12 @@ import pytest
 import torch
 
 from zoo.data.conllu import parse_conllu, read_conllu
+from zoo.data.ud import read_ud_split
 from zoo.errors import ConfigError
-from zoo.evaluation.budget import PRESETS
+from zoo.evaluation.presets import PRESETS
 from zoo.evaluation.ud.model import Encoder, JointUDModel, build_labels, collate
-from zoo.evaluation.ud.train import WordPrediction
+from zoo.evaluation.ud.task import WordPrediction, run_ud_task, with_predictions
 from zoo.evaluation.ud.tree import is_tree
-from zoo.evaluation.ud_model import read_split, run_ud_task, with_predictions
 from zoo.models import ModelRef
 from zoo.registry import get_language
 
@@ -54,8 +54,15 @@ def tiny_model(tokenizer, tmp_path_factory) -> ModelRef:
 
     path = tmp_path_factory.mktemp("tiny-student")
     torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=514, pad_token_id=tokenizer.pad_token_id)
+    cfg = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=514,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     BertModel(cfg).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return ModelRef(id="tiny", role="model", path=str(path))
@@ -84,8 +91,14 @@ def test_words_are_the_mean_of_their_pieces_over_the_layer_mix(tokenizer):
     from transformers import BertConfig, BertModel
 
     torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=32, pad_token_id=tokenizer.pad_token_id)
+    cfg = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     sentences = parse_conllu(HAND + HAND.replace("parle", "parlerait"))
     net = JointUDModel(BertModel(cfg), build_labels(sentences)).eval()
     with torch.no_grad():
@@ -94,8 +107,9 @@ def test_words_are_the_mean_of_their_pieces_over_the_layer_mix(tokenizer):
     batch = collate(encoded, tokenizer.pad_token_id)
     with torch.no_grad():
         words = net.words(batch["input_ids"], batch["attention_mask"], batch["slot"], batch["word_mask"])
-        hidden = net.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                             output_hidden_states=True).hidden_states
+        hidden = net.encoder(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], output_hidden_states=True
+        ).hidden_states
     w = torch.softmax(torch.tensor([0.5, -1.0, 2.0]), 0)
     mixed = sum(w[i] * hidden[i] for i in range(3))
     for b, e in enumerate(encoded):
@@ -108,8 +122,14 @@ def test_words_are_the_mean_of_their_pieces_over_the_layer_mix(tokenizer):
 
 def test_predictions_replace_only_the_predicted_columns():
     gold = parse_conllu(HAND)
-    pred = WordPrediction(upos=["X"] * 6, xpos=["x"] * 6, feats=["F=1"] * 6, lemma=list("abcdef"),
-                          head=[0, 1, 2, 3, 4, 5], deprel=["root", "dep", "dep", "dep", "dep", "dep"])
+    pred = WordPrediction(
+        upos=["X"] * 6,
+        xpos=["x"] * 6,
+        feats=["F=1"] * 6,
+        lemma=list("abcdef"),
+        head=[0, 1, 2, 3, 4, 5],
+        deprel=["root", "dep", "dep", "dep", "dep", "dep"],
+    )
     (out,) = with_predictions(gold, [pred])
     assert out.comments == gold[0].comments
     assert out.tokens == gold[0].tokens and out.empty == gold[0].empty
@@ -121,12 +141,14 @@ def test_split_slices_and_missing_files(data_root):
     task = get_language("ga").task("idt")
     dev = read_conllu(data_root / task.local["dev"])
     half = dataclasses.replace(task, splits={**task.splits, "score": "dev[50%:]"})
-    part = read_split(half, "score")
+    part = read_ud_split(half, "score")
     assert len(part) == len(dev) - len(dev) // 2
     assert part[0].sent_id == dev[len(dev) // 2].sent_id
-    no_dev = dataclasses.replace(task, local={"train": task.local["train"], "test": task.local["test"]})
+    no_dev = dataclasses.replace(
+        task, local={"train": task.local["train"], "test": task.local["test"]}, hub=None
+    )  # with a Hub source the split comes from there (test_ud_hub.py)
     with pytest.raises(ConfigError, match="no local CoNLL-U file"):
-        read_split(no_dev, "select")
+        read_ud_split(no_dev, "select")
 
 
 # ------------------------------------------------------------------------------------- smoke runs
@@ -199,13 +221,13 @@ def test_french_multi_word_tokens_are_kept(tiny_model, data_root, tmp_path):
 def test_a_capped_score_split_comes_with_its_gold_subset_that_rescores_to_the_same_numbers(ga_run):
     """A smoke run scores 64 sentences: the gold file of exactly those sentences comes with the predictions,
     so that ``zoo score ud GOLD SYSTEM`` (or the official script) on the pair gives the record's scores."""
-    from zoo.evaluation import ud_metrics
+    from zoo.evaluation.ud import conll18
 
     task, run = ga_run
     assert run.gold is not None and run.gold.is_file()
     gold, pred = read_conllu(run.gold), read_conllu(run.predictions)
     assert [s.sent_id for s in gold] == [s.sent_id for s in pred]
     assert len(gold) == PRESETS["smoke"].max_eval_examples
-    rescored = ud_metrics.evaluate_conllu(run.gold, run.predictions)
+    rescored = conll18.evaluate_conllu(run.gold, run.predictions)
     assert {m: round(100 * rescored[m].f1, 4) for m in task.metrics} == run.scores
     assert run.details["gold"] is None  # the record points at the kept subset instead (zoo eval moves it)

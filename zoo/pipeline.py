@@ -114,7 +114,7 @@ def step_distill(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, A
 
 
 def step_eval(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]]:
-    from zoo.evaluation.budget import get_budget
+    from zoo.evaluation.presets import get_preset
     from zoo.evaluation.progress import PlainListener
     from zoo.evaluation.runner import evaluate
     from zoo.models import default_models
@@ -126,7 +126,7 @@ def step_eval(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]
         models,
         tasks,
         range(opts.run_preset.seeds),
-        get_budget(opts.run_preset.eval_budget),
+        get_preset(opts.run_preset.eval_budget),
         jobs=opts.jobs or opts.run_preset.eval_jobs,
         listener=PlainListener(lambda m: print(f"[{spec.code}] eval: {m}", file=sys.stderr, flush=True)),
     )

@@ -11,7 +11,9 @@ from zoo.cli.app import app
 def eval_cmd(
     lang: str = typer.Option(..., "--lang", "-l", help="Language code, e.g. xh."),
     model: list[str] = typer.Option(
-        None, "--model", "-m",
+        None,
+        "--model",
+        "-m",
         help="Model to evaluate (repeatable): a student id (time-xh-xs), its random baseline (random-xh-xs), "
         "'teacher', 'constant' (majority label / most frequent tag per word, no training), a checkpoint "
         "directory or a Hub id. Default: the language's students, their random baselines, the teacher and "
@@ -20,11 +22,12 @@ def eval_cmd(
     tasks: str = typer.Option(None, "--tasks", "-t", help="Comma-separated task names (default: all)."),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds 0..N-1, one record each."),
     preset: str = typer.Option(
-        None, "--preset",
+        None,
+        "--preset",
         help="Fine-tuning recipe: standard (the default: whole splits, comparable with papers), quick "
         "(300 training examples: a learning-curve point), full (standard, longer; GPUs) or smoke.",
     ),
-    set_: list[str] = typer.Option(None, "--set", help="Change a budget field, e.g. --set max_epochs=30."),
+    set_: list[str] = typer.Option(None, "--set", help="Change a preset field, e.g. --set max_epochs=30."),
     force: bool = typer.Option(False, "--force", help="Recompute runs whose records exist."),
     jobs: int = typer.Option(
         1, "--jobs", "-j", min=1, help="Fine-tuning runs at once, one process each (threads split evenly)."
@@ -34,32 +37,43 @@ def eval_cmd(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from zoo.evaluation.budget import DEFAULT_PRESET, get_budget
+    from zoo.evaluation.presets import DEFAULT_PRESET, get_preset, parse_overrides
     from zoo.evaluation.progress import EvalListener, PlainListener, run_line
-    from zoo.evaluation.runner import (
-        evaluate,
-        parse_overrides,
-        parse_tasks,
-        resolve_models,
-    )
+    from zoo.evaluation.runner import evaluate, parse_tasks
+    from zoo.models import resolve_models
     from zoo.registry import get_language
     from zoo.results.tables import load_summary, render_table
 
     spec = get_language(lang)
     task_list = parse_tasks(spec, tasks)
-    budget = parse_overrides(get_budget(preset or DEFAULT_PRESET), set_)
+    recipe = parse_overrides(get_preset(preset or DEFAULT_PRESET), set_)
     models = resolve_models(spec, model)
     console = Console(stderr=True)
 
-    if budget.protocol != "standard":
-        console.print(f"preset {budget.name}: {budget.protocol} protocol; its scores do not compare with "
-                      "published results (the standard preset's do)")
+    if recipe.protocol != "standard":
+        console.print(
+            f"preset {recipe.name}: {recipe.protocol} protocol; its scores do not compare with "
+            "published results (the standard preset's do)"
+        )
     if not console.is_terminal:  # nohup, CI, a cluster log: one plain line per epoch and per run
-        summary = evaluate(spec, models, task_list, range(seeds), budget, force=force,
-                           listener=PlainListener(lambda m: console.print(m, highlight=False)), jobs=jobs)
+        summary = evaluate(
+            spec,
+            models,
+            task_list,
+            range(seeds),
+            recipe,
+            force=force,
+            listener=PlainListener(lambda m: console.print(m, highlight=False)),
+            jobs=jobs,
+        )
     else:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console) as progress:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
             bar = progress.add_task("eval", total=0)
 
             class Listener(EvalListener):
@@ -80,9 +94,10 @@ def eval_cmd(
                         progress.console.print(run_line(label, record))
                     progress.advance(bar)
 
-            summary = evaluate(spec, models, task_list, range(seeds), budget, force=force,
-                               listener=Listener(), jobs=jobs)
+            summary = evaluate(
+                spec, models, task_list, range(seeds), recipe, force=force, listener=Listener(), jobs=jobs
+            )
     console.print(f"{len(summary.written)} runs done, {len(summary.skipped)} skipped (already in the store)")
     names = {t.name for t in task_list}
-    rows = [r for r in load_summary(spec.code, spec, budget.name) if r["task"] in names]
-    Console().print(render_table(rows, title=f"{spec.name} ({spec.code}), preset {budget.name}"))
+    rows = [r for r in load_summary(spec.code, spec, recipe.name) if r["task"] in names]
+    Console().print(render_table(rows, title=f"{spec.name} ({spec.code}), preset {recipe.name}"))

@@ -26,14 +26,16 @@ def _score() -> None:
 @score_app.command("ud")
 def score_ud(
     gold: Path = typer.Argument(..., help="Gold CoNLL-U file.", show_default=False),
-    system: Path = typer.Argument(..., help="System CoNLL-U file (same text, any tokenisation).",
-                                  show_default=False),
+    system: Path = typer.Argument(
+        ..., help="System CoNLL-U file (same text, any tokenisation).", show_default=False
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON dict of metric → scores in percent."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also print raw counts "
-                                 "(correct / gold / system / aligned)."),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Also print raw counts (correct / gold / system / aligned)."
+    ),
 ) -> None:
     """CoNLL 2018 UD metrics: Tokens … LAS, CLAS, MLAS, BLEX (as conll18_ud_eval.py)."""
-    from zoo.evaluation.ud_metrics import evaluate_conllu, format_table, scores_to_json
+    from zoo.evaluation.ud.conll18 import evaluate_conllu, format_table, scores_to_json
 
     scores = evaluate_conllu(gold, system)
     if as_json:

@@ -1,8 +1,14 @@
-"""CoNLL-U reading and writing that keeps everything needed to write a sentence back.
+"""The project's one CoNLL-U reader and writer; it keeps everything needed to write a sentence back.
 
 Words (integer IDs) carry the ten columns; multi-word token lines (``3-4``), empty nodes (``5.1``) and
-comments are kept beside them so predictions can be written as valid CoNLL-U with the gold tokenisation.
-Malformed input raises :class:`~zoo.errors.DataError` naming ``file:line`` and what was expected.
+comments are kept beside them so predictions can be written as valid CoNLL-U with the gold tokenisation
+(``format_conllu`` gives a file back byte for byte). Malformed input raises :class:`~zoo.errors.DataError`
+naming ``file:line`` and what was expected. Every UD reader uses it: local files, Hub datasets
+(:mod:`zoo.data.ud`), the task runner and the spaCy peer; only the CoNLL 2018 scorer
+(:mod:`zoo.evaluation.ud.conll18`) keeps the official script's own reading, as a port of it.
+
+Not the ``conllu`` package: it rewrites comments (``#text=x`` comes back as ``# text = x``) and accepts a
+9-column line, IDs out of sequence and a HEAD outside the sentence without a word (checked with 6.0.0).
 """
 
 from __future__ import annotations

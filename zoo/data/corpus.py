@@ -48,8 +48,10 @@ def hub_corpus_file(hub: HubDataset) -> Path:
             hint="set ZOO_DATA_DIR to a local copy" + (", or unset HF_HUB_OFFLINE" if offline else ""),
         ) from None
     if column not in ds.column_names:
-        raise DataError(f"corpus {hub.id}: no column '{column}' (columns: {', '.join(ds.column_names)})",
-                        hint="set text_field in the language file's corpus.hub entry")
+        raise DataError(
+            f"corpus {hub.id}: no column '{column}' (columns: {', '.join(ds.column_names)})",
+            hint="set text_field in the language file's corpus.hub entry",
+        )
     key = json.dumps([hub.id, hub.config, hub.revision, split, column, ds._fingerprint])
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     out = cache_dir() / "hub-corpus" / f"{hub.id.replace('/', '--')}-{hub.config or 'default'}-{digest}.txt"

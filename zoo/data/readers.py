@@ -14,7 +14,7 @@ from pathlib import Path
 
 from datasets import Dataset, Features, Sequence, Value
 
-from zoo.data.conllu import read_conllu
+from zoo.data.conllu import Sentence, read_conllu
 from zoo.errors import DataError
 
 _IOB_TAG = re.compile(r"^(O|[BI]-[^\s]+)$")
@@ -56,8 +56,12 @@ def _open_text(path: Path) -> str:
 
 def read_ud(path: str | Path) -> Dataset:
     """A UD treebank as one row per sentence (words only; see ``zoo.data.conllu`` for full fidelity)."""
-    sents = read_conllu(path)
-    rows = {k: [] for k in UD_FEATURES}
+    return ud_dataset(read_conllu(path))
+
+
+def ud_dataset(sents: list[Sentence]) -> Dataset:
+    """CoNLL-U sentences as one row per sentence, words only (``index``: the sentence's position)."""
+    rows: dict[str, list] = {k: [] for k in UD_FEATURES}
     for i, s in enumerate(sents):
         rows["sent_id"].append(s.sent_id or str(i + 1))
         for col in ("form", "lemma", "upos", "xpos", "feats", "deprel"):

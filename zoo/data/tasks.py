@@ -2,7 +2,8 @@
 
 Local files under the data root win; a task with only a ``hub`` source (or whose local files are absent)
 is read with ``datasets.load_dataset`` at its pinned revision and mapped to the same columns as the
-local readers. Split specs accept slices in percent, as ``datasets`` does: ``dev[:80%]``.
+local readers (UD through CoNLL-U sentences: :mod:`zoo.data.ud_hub`). Split specs accept slices in percent, as
+``datasets`` does: ``dev[:80%]``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from datasets import Dataset
 
 from zoo.data import readers
+from zoo.data.ud_hub import hub_sentences
 from zoo.errors import ConfigError, DataError, OfflineError
 from zoo.paths import data_dir
 from zoo.registry import TaskSpec
@@ -32,11 +34,15 @@ def parse_split(spec: str) -> tuple[str, int, int]:
     return m.group(1), lo, hi
 
 
+def slice_bounds(n: int, lo: int, hi: int) -> tuple[int, int]:
+    """Rows ``[start, end)`` of a split of ``n`` rows sliced ``[lo%:hi%]``."""
+    return n * lo // 100, n * hi // 100
+
+
 def _slice(ds: Dataset, lo: int, hi: int) -> Dataset:
     if (lo, hi) == (0, 100):
         return ds
-    n = len(ds)
-    return ds.select(range(n * lo // 100, n * hi // 100))
+    return ds.select(range(*slice_bounds(len(ds), lo, hi)))
 
 
 def task_labels(task: TaskSpec, train: Dataset | None = None) -> list[str]:
@@ -82,6 +88,12 @@ def load_split(task: TaskSpec, role: str) -> Dataset:
 
 def load_hub_split(task: TaskSpec, split: str) -> Dataset:
     """Load one split of a task from the Hub and map it to the local readers' columns."""
+    return _map_hub_columns(task, load_hub_dataset(task, split))
+
+
+def load_hub_dataset(task: TaskSpec, split: str) -> Dataset:
+    """One split (``train``, ``dev``, ``test``) of a task's Hub dataset as the Hub has it, at the pinned
+    revision; an OfflineError naming the dataset when it cannot be loaded."""
     import datasets
 
     hub = task.hub
@@ -90,16 +102,17 @@ def load_hub_split(task: TaskSpec, split: str) -> Dataset:
         cached_hint = "set ZOO_DATA_DIR to a local copy, or unset HF_HUB_OFFLINE to download"
     else:
         cached_hint = "check the network, or set ZOO_DATA_DIR to a local copy"
+    local = f"no local file {task.local[split]} and " if split in task.local else ""
     try:
-        ds = datasets.load_dataset(
+        return datasets.load_dataset(
             hub.id, hub.config, revision=hub.revision, split=_HUB_SPLIT.get(split, split)
         )
     except Exception as e:  # datasets raises many types for "not reachable / not cached"
         raise OfflineError(
-            f"{task.key}: could not load {hub.id} ({hub.config}) from the Hub: {type(e).__name__}",
+            f"{task.key}: {local}could not load {hub.id} ({hub.config}, {split}) from the Hub: "
+            f"{type(e).__name__}",
             hint=cached_hint,
         ) from None
-    return _map_hub_columns(task, ds)
 
 
 def _names(ds: Dataset, column: str) -> list[str] | None:
@@ -131,21 +144,5 @@ def _map_hub_columns(task: TaskSpec, ds: Dataset) -> Dataset:
             features=readers.TEXT_FEATURES,
         )
     if task.format == "conllu":
-        upos_names = _names(ds, "upos")
-        return Dataset.from_dict(
-            {
-                "sent_id": [str(i) for i in ds["idx"]]
-                if "idx" in ds.column_names
-                else [str(i) for i in range(len(ds))],
-                "form": ds["tokens"],
-                "lemma": ds["lemmas"],
-                "upos": [[upos_names[u] if upos_names else str(u) for u in row] for row in ds["upos"]],
-                "xpos": [[x or "_" for x in row] for row in ds["xpos"]],
-                "feats": [[f or "_" for f in row] for row in ds["feats"]],
-                "head": [[int(h) for h in row] for row in ds["head"]],
-                "deprel": ds["deprel"],
-                "index": list(range(len(ds))),
-            },
-            features=readers.UD_FEATURES,
-        )
+        return readers.ud_dataset(hub_sentences(ds, source=f"{task.hub.id}:{task.hub.config}"))
     raise ConfigError(f"task {task.key}: no Hub mapping for format '{task.format}'")

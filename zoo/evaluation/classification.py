@@ -3,7 +3,7 @@
 The head is the encoder family's own sequence-classification head (``AutoModelForSequenceClassification``:
 for BERT the pooler over ``[CLS]`` then a linear layer, for RoBERTa/XLM-R a dense layer over ``<s>``).
 Pairs are encoded as ``premise [SEP] hypothesis``; news as ``headline. text``. Both are truncated to
-``budget.max_length`` sub-words (for pairs the longer side is cut first). Scores: accuracy and macro-F1.
+``preset.max_length`` sub-words (for pairs the longer side is cut first). Scores: accuracy and macro-F1.
 """
 
 from __future__ import annotations
@@ -13,17 +13,11 @@ from pathlib import Path
 
 from zoo.errors import DataError
 from zoo.evaluation import metrics
-from zoo.evaluation.budget import EvalBudget
+from zoo.evaluation.finetune import fit, fit_details
+from zoo.evaluation.heads import dataset_training, load_head_model, load_tokenizer, predict_rows
+from zoo.evaluation.presets import EvalPreset
+from zoo.evaluation.splits import load_task_splits
 from zoo.evaluation.task_vocab import compact_embeddings
-from zoo.evaluation.training import (
-    choose_numerics,
-    fit,
-    fit_details,
-    load_head_model,
-    load_task_splits,
-    load_tokenizer,
-    predict_rows,
-)
 from zoo.evaluation.types import TaskRun
 from zoo.fileio import write_text_atomic
 from zoo.models import ModelRef
@@ -50,8 +44,9 @@ def encode_texts(tokenizer, dataset, max_length: int, labels: list[int] | None =
     from datasets import Dataset
 
     if "premise" in dataset.column_names:
-        enc = tokenizer(list(dataset["premise"]), list(dataset["hypothesis"]), truncation=True,
-                        max_length=max_length)
+        enc = tokenizer(
+            list(dataset["premise"]), list(dataset["hypothesis"]), truncation=True, max_length=max_length
+        )
     else:
         enc = tokenizer(list(dataset["text"]), truncation=True, max_length=max_length)
     columns = {key: enc[key] for key in ("input_ids", "attention_mask", "token_type_ids") if key in enc}
@@ -75,13 +70,13 @@ def write_label_predictions(path: Path, labels: list[str], gold: list[int], pred
 
 
 def run_classification_task(
-    model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, out_dir: Path
+    model: ModelRef, task: TaskSpec, seed: int, preset: EvalPreset, out_dir: Path
 ) -> TaskRun:
     """Fine-tune a sequence(-pair) classification head on ``task`` and score it (accuracy, macro-F1)."""
     from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
 
     clock = time.perf_counter()
-    splits = load_task_splits(task, budget)
+    splits = load_task_splits(task, preset)
     train, select, score, labels = splits.train, splits.select, splits.score, splits.labels
     y_train, y_select, y_score = (label_ids(task, d, labels) for d in (train, select, score))
 
@@ -89,35 +84,36 @@ def run_classification_task(
     collator = DataCollatorWithPadding(tokenizer)
     phases = {"load": time.perf_counter() - clock}
     clock = time.perf_counter()
-    enc_train = encode_texts(tokenizer, train, budget.max_length, y_train)
-    enc_select = encode_texts(tokenizer, select, budget.max_length)
-    enc_score = encode_texts(tokenizer, score, budget.max_length)
-    eval_bs = budget.eval_batch_size
+    enc_train = encode_texts(tokenizer, train, preset.max_length, y_train)
+    enc_select = encode_texts(tokenizer, select, preset.max_length)
+    enc_score = encode_texts(tokenizer, score, preset.max_length)
+    eval_bs = preset.eval_batch_size
     phases["tokenise"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     net = load_head_model(model, AutoModelForSequenceClassification, labels, seed)
     (enc_train, enc_select, enc_score), embedding_rows = compact_embeddings(
-        net, [enc_train, enc_select, enc_score], tokenizer.pad_token_id)
+        net, [enc_train, enc_select, enc_score], tokenizer.pad_token_id
+    )
     phases["load"] += time.perf_counter() - clock
-    numerics = choose_numerics(net, enc_train, collator, budget)
-    bf16 = numerics["bf16"]
 
-    def select_score(m) -> float:
-        pred = predict_labels(m, enc_select, collator, eval_bs, bf16)
+    def select_score(m) -> float:  # under the run's numerics (the loop's autocast)
+        pred = predict_labels(m, enc_select, collator, eval_bs)
         return metrics.classification_scores(y_select, pred)[task.main_metric]
 
-    fitted = fit(net, enc_train, collator, budget, seed, out_dir, select_score, numerics)
+    fitted = fit(
+        net, dataset_training(enc_train, collator, select_score, label=f"{task.key} {model.id}"), preset, seed
+    )
     clock = time.perf_counter()
-    pred = predict_labels(net, enc_score, collator, eval_bs, bf16)
+    pred = predict_labels(net, enc_score, collator, eval_bs, fitted.bf16)
     all_scores = metrics.classification_scores(y_score, pred)
     scores = {m: all_scores[m] for m in task.metrics}
     phases["score"] = time.perf_counter() - clock
 
     path = write_label_predictions(out_dir / "predictions.tsv", labels, y_score, pred)
-    truncated = sum(len(ids) >= budget.max_length for ids in enc_score["input_ids"])
+    truncated = sum(len(ids) >= preset.max_length for ids in enc_score["input_ids"])
     details = {
-        **fit_details(task, budget, fitted, splits.sizes(), phases),
+        **fit_details(task, preset, fitted, splits.sizes(), phases),
         "score_truncated": truncated,
         "embedding_rows": embedding_rows,
         "labels": labels,

@@ -8,23 +8,25 @@
   form as lemma. The tree is a chain: the first word is the root, every other word is headed by the previous
   word with the most frequent non-root relation (full label, subtype included).
 
-Splits and caps are the fine-tuned families' (:func:`~zoo.evaluation.training.load_task_splits`; for UD
-``ud_model.read_split`` and ``cap_sentences``), so under a capped preset the rules are counted on the same
-train rows the heads train on. The select split is not used (there is no epoch to choose). Scores come from
-the families' own metric code, and the score split's predictions are written in their formats.
+Splits and caps are the fine-tuned families' (:mod:`zoo.evaluation.splits`), so under a capped preset the
+rules are counted on the same train rows the heads train on. The select split is not used (there is no epoch
+to choose). Scores come from the families' own metric code, and the score split's predictions are written
+in their formats.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from zoo.errors import ConfigError, DataError
-from zoo.evaluation.budget import EvalBudget
+from zoo.evaluation.presets import EvalPreset
+from zoo.evaluation.splits import load_task_splits, load_ud_split
 from zoo.evaluation.types import TaskRun
+from zoo.evaluation.ud.task import WordPrediction, write_and_score
 from zoo.models import ModelRef
 from zoo.registry import TaskSpec
 
@@ -47,28 +49,29 @@ def _train_sizes(sizes: dict[str, int]) -> dict[str, int]:
 
 
 def run_constant_task(
-    model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, out_dir: Path
+    model: ModelRef, task: TaskSpec, seed: int, preset: EvalPreset, out_dir: Path
 ) -> TaskRun:
     """Score the constant baseline on ``task``; ``model`` and ``seed`` change nothing (deterministic)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if task.family in CLASSIFICATION_FAMILIES:
-        return majority_label(task, budget, out_dir)
+        return majority_label(task, preset, out_dir)
     if task.family in TAGGING_FAMILIES:
-        return most_frequent_tag(task, budget, out_dir)
+        return most_frequent_tag(task, preset, out_dir)
     if task.family == "ud":
-        return most_frequent_analysis(task, budget, out_dir)
-    raise ConfigError(f"no constant baseline for task family '{task.family}'",
-                      hint=f"families: {', '.join(CLASSIFICATION_FAMILIES + TAGGING_FAMILIES + ('ud',))}")
+        return most_frequent_analysis(task, preset, out_dir)
+    raise ConfigError(
+        f"no constant baseline for task family '{task.family}'",
+        hint=f"families: {', '.join(CLASSIFICATION_FAMILIES + TAGGING_FAMILIES + ('ud',))}",
+    )
 
 
-def majority_label(task: TaskSpec, budget: EvalBudget, out_dir: Path) -> TaskRun:
+def majority_label(task: TaskSpec, preset: EvalPreset, out_dir: Path) -> TaskRun:
     """Sentence tasks: the majority train label for every score row."""
     from zoo.evaluation.classification import label_ids, write_label_predictions
     from zoo.evaluation.metrics import classification_scores
-    from zoo.evaluation.training import load_task_splits
 
-    splits = load_task_splits(task, budget)
+    splits = load_task_splits(task, preset)
     labels = splits.labels
     y_train, y_score = label_ids(task, splits.train, labels), label_ids(task, splits.score, labels)
     if not y_train:
@@ -79,15 +82,19 @@ def majority_label(task: TaskSpec, budget: EvalBudget, out_dir: Path) -> TaskRun
     scores = classification_scores(y_score, pred)
     path = write_label_predictions(out_dir / "predictions.tsv", labels, y_score, pred)
     details = {
-        "head": "constant", "rule": "majority label", "majority": labels[majority],
+        "head": "constant",
+        "rule": "majority label",
+        "majority": labels[majority],
         "train_counts": {labels[i]: counts[i] for i in sorted(counts)},
-        "split_sizes": _train_sizes(splits.sizes()), "labels": labels,
+        "split_sizes": _train_sizes(splits.sizes()),
+        "labels": labels,
     }
     return TaskRun(scores={m: scores[m] for m in task.metrics}, details=details, predictions=path)
 
 
-def tag_rules(sentences: Iterable[Sequence[str]], tags: Iterable[Sequence[str]],
-              labels: Sequence[str]) -> tuple[dict[str, str], str]:
+def tag_rules(
+    sentences: Iterable[Sequence[str]], tags: Iterable[Sequence[str]], labels: Sequence[str]
+) -> tuple[dict[str, str], str]:
     """Each form's most frequent tag, and the most frequent tag overall (ties: ``labels`` order)."""
     by_form: dict[str, Counter] = defaultdict(Counter)
     overall: Counter = Counter()
@@ -98,12 +105,11 @@ def tag_rules(sentences: Iterable[Sequence[str]], tags: Iterable[Sequence[str]],
     return {w: most_frequent(c, labels) for w, c in by_form.items()}, most_frequent(overall, labels)
 
 
-def most_frequent_tag(task: TaskSpec, budget: EvalBudget, out_dir: Path) -> TaskRun:
+def most_frequent_tag(task: TaskSpec, preset: EvalPreset, out_dir: Path) -> TaskRun:
     """NER / POS: each word's most frequent train tag (unseen words: the most frequent tag overall)."""
     from zoo.evaluation.tagging import score_tags, write_tag_predictions
-    from zoo.evaluation.training import load_task_splits
 
-    splits = load_task_splits(task, budget)
+    splits = load_task_splits(task, preset)
     if not any(splits.train["tags"]):
         raise DataError(f"{task.key}: the train split has no tagged words")
     by_form, default = tag_rules(splits.train["tokens"], splits.train["tags"], splits.labels)
@@ -113,24 +119,16 @@ def most_frequent_tag(task: TaskSpec, budget: EvalBudget, out_dir: Path) -> Task
     path = write_tag_predictions(out_dir / "predictions.tsv", sentences, gold, pred)
     words = [w for s in sentences for w in s]
     details = {
-        "head": "constant", "rule": "most frequent tag per word form", "unseen_form_tag": default,
-        "forms": len(by_form), "score_words": len(words),
+        "head": "constant",
+        "rule": "most frequent tag per word form",
+        "unseen_form_tag": default,
+        "forms": len(by_form),
+        "score_words": len(words),
         "score_words_unseen": sum(w not in by_form for w in words),
-        "split_sizes": _train_sizes(splits.sizes()), "labels": splits.labels,
+        "split_sizes": _train_sizes(splits.sizes()),
+        "labels": splits.labels,
     }
     return TaskRun(scores=scores, details=details, predictions=path)
-
-
-@dataclass
-class Analysis:
-    """Predicted columns of one sentence (the fields ``ud_model.with_predictions`` reads; no torch import)."""
-
-    upos: list[str] = field(default_factory=list)
-    xpos: list[str] = field(default_factory=list)
-    feats: list[str] = field(default_factory=list)
-    lemma: list[str] = field(default_factory=list)
-    head: list[int] = field(default_factory=list)
-    deprel: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -164,14 +162,15 @@ class UDRules:
         return cls(
             upos={form: most_frequent(c) for form, c in upos.items()},
             rest={key: most_frequent(c) for key, c in rest.items()},
-            default_upos=most_frequent(overall["upos"]), default_xpos=most_frequent(overall["xpos"]),
+            default_upos=most_frequent(overall["upos"]),
+            default_xpos=most_frequent(overall["xpos"]),
             default_feats=most_frequent(overall["feats"]),
             deprel=most_frequent(deprels) if deprels else "dep",
         )
 
-    def predict(self, forms: Sequence[str]) -> Analysis:
+    def predict(self, forms: Sequence[str]) -> WordPrediction:
         """The analysis of one sentence: per-form rules and a left-to-right chain."""
-        out = Analysis()
+        out = WordPrediction([], [], [], [], [], [])
         for i, form in enumerate(forms):
             if form in self.upos:
                 u = self.upos[form]
@@ -187,14 +186,10 @@ class UDRules:
         return out
 
 
-def most_frequent_analysis(task: TaskSpec, budget: EvalBudget, out_dir: Path) -> TaskRun:
+def most_frequent_analysis(task: TaskSpec, preset: EvalPreset, out_dir: Path) -> TaskRun:
     """UD: per-form tags, features and lemma; a chain tree; CoNLL 2018 scores."""
-    from zoo.evaluation.ud_model import cap_sentences, read_split, write_and_score
-
-    full_train = read_split(task, "train")
-    train = cap_sentences(full_train, budget.max_train_examples)
-    full_score = read_split(task, "score")
-    score = cap_sentences(full_score, budget.max_eval_examples)
+    full_train, train = load_ud_split(task, "train", preset)
+    full_score, score = load_ud_split(task, "score", preset)
     if not train:
         raise DataError(f"{task.key}: the train split has no sentences")
     rules = UDRules.learn(train)
@@ -204,9 +199,15 @@ def most_frequent_analysis(task: TaskSpec, budget: EvalBudget, out_dir: Path) ->
     details = {
         "head": "constant",
         "rule": "most frequent analysis per word form; each word headed by the previous one",
-        "unseen_form_analysis": {"upos": rules.default_upos, "xpos": rules.default_xpos,
-                                 "feats": rules.default_feats, "lemma": "the form"},
-        "deprel": rules.deprel, "forms": len(rules.upos), "score_words": len(forms),
+        "unseen_form_analysis": {
+            "upos": rules.default_upos,
+            "xpos": rules.default_xpos,
+            "feats": rules.default_feats,
+            "lemma": "the form",
+        },
+        "deprel": rules.deprel,
+        "forms": len(rules.upos),
+        "score_words": len(forms),
         "score_words_unseen": sum(w not in rules.upos for w in forms),
         "split_sizes": {"train": len(train), "score": len(score), "train_available": len(full_train)},
     }

@@ -27,10 +27,11 @@ from zoo.results import record_path
 SCHEMA = "time-zoo/lr-search@1"
 
 
-def search_path(lang: str, model_id: str, revision: str, task_name: str, task_version: int,
-                budget: str) -> Path:
+def search_path(
+    lang: str, model_id: str, revision: str, task_name: str, task_version: int, preset: str
+) -> Path:
     """Where the trials of one (model revision, task version, preset) are kept."""
-    record = record_path("eval", lang, model_id, revision, task_name, task_version, budget=budget)
+    record = record_path("eval", lang, model_id, revision, task_name, task_version, budget=preset)
     return record.parent / "lr-search" / (record.stem + ".json")
 
 
@@ -52,8 +53,10 @@ def load(path: Path) -> dict[str, Any]:
         return {"schema": SCHEMA, "trials": {}}
     data = json.loads(path.read_text(encoding="utf-8"))
     if data.get("schema") != SCHEMA:
-        raise ZooError(f"{path}: not a learning-rate search file ({data.get('schema')!r})",
-                       hint="delete it to search again")
+        raise ZooError(
+            f"{path}: not a learning-rate search file ({data.get('schema')!r})",
+            hint="delete it to search again",
+        )
     return data
 
 
@@ -67,7 +70,9 @@ def chosen_rate(path: Path, grid: tuple[float, ...]) -> float | None:
 
 
 def run_search(
-    path: Path, grid: tuple[float, ...], train: Callable[[float], TaskRun],
+    path: Path,
+    grid: tuple[float, ...],
+    train: Callable[[float], TaskRun],
     keep_files: Callable[[TaskRun, float], dict[str, str | None]],
 ) -> tuple[float, dict[str, Any], dict[str, Any]]:
     """Run the trials of ``grid`` not yet stored; returns ``(chosen rate, its trial, search summary)``.

@@ -1,4 +1,5 @@
-"""Task metrics, in percent: seqeval entity F1 (NER), word accuracy (POS), accuracy and macro-F1 (classes).
+"""Task metrics, in percent: seqeval entity F1 (NER), word accuracy (POS), accuracy and macro-F1 (classes),
+from the libraries that define them (seqeval; scikit-learn for accuracy and macro-F1).
 
 NER uses seqeval in its *default* (conlleval-compatible) mode on IOB2 tags, as the MasakhaNER baselines
 do: an entity is a maximal span of ``B-X I-X ...`` (an ``I-X`` after ``O`` or another type opens a new
@@ -36,37 +37,29 @@ def entity_scores(gold: list[list[str]], pred: list[list[str]]) -> dict[str, flo
 def word_accuracy(gold: list[list[str]], pred: list[list[str]]) -> dict[str, float]:
     """Share of words whose predicted tag equals the gold tag, in percent (``accuracy``)."""
     _check_lengths(gold, pred, "word accuracy")
-    total = correct = 0
     for i, (g, p) in enumerate(zip(gold, pred, strict=True)):
         if len(g) != len(p):
             raise ZooError(f"word accuracy: sentence {i} has {len(g)} gold tags but {len(p)} predicted")
-        total += len(g)
-        correct += sum(a == b for a, b in zip(g, p, strict=True))
-    return {"accuracy": 100.0 * correct / total if total else 0.0}
+    return {"accuracy": accuracy([t for s in gold for t in s], [t for s in pred for t in s])}
 
 
 def accuracy(gold: Sequence, pred: Sequence) -> float:
-    """Share of equal labels, in percent."""
+    """Share of equal labels, in percent (scikit-learn's ``accuracy_score``; 0 for no rows)."""
+    from sklearn.metrics import accuracy_score
+
     _check_lengths(gold, pred, "accuracy")
-    return 100.0 * sum(a == b for a, b in zip(gold, pred, strict=True)) / len(gold) if len(gold) else 0.0
+    return 100.0 * float(accuracy_score(list(gold), list(pred))) if len(gold) else 0.0
 
 
 def macro_f1(gold: Sequence, pred: Sequence) -> float:
-    """Unweighted mean of per-class F1 over the classes seen in gold or predictions, in percent.
+    """Unweighted mean of per-class F1 over the classes seen in gold or predictions, in percent (scikit-
+    learn's ``f1_score(average="macro", zero_division=0)``: a class without a true positive has F1 0)."""
+    from sklearn.metrics import f1_score
 
-    A class with no true positives has F1 0 (scikit-learn's ``average="macro"`` with ``zero_division=0``).
-    """
     _check_lengths(gold, pred, "macro-F1")
-    classes = sorted(set(gold) | set(pred), key=str)
-    if not classes:
+    if not len(gold):
         return 0.0
-    f1s = []
-    for c in classes:
-        tp = sum(g == c and p == c for g, p in zip(gold, pred, strict=True))
-        fp = sum(g != c and p == c for g, p in zip(gold, pred, strict=True))
-        fn = sum(g == c and p != c for g, p in zip(gold, pred, strict=True))
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return 100.0 * sum(f1s) / len(f1s)
+    return 100.0 * float(f1_score(list(gold), list(pred), average="macro", zero_division=0))
 
 
 def classification_scores(gold: Sequence, pred: Sequence) -> dict[str, float]:

@@ -46,8 +46,10 @@ class PlainListener(EvalListener):
         self.echo(f"[{time.strftime('%H:%M:%S')}] start {label} ({self.n + 1}/{self.total})")
 
     def epoch(self, epoch: int, score: float, elapsed_s: float) -> None:
-        self.echo(f"[{time.strftime('%H:%M:%S')}] {self.label} · epoch {epoch}: select {score:.2f} "
-                  f"({elapsed_s:.0f} s)")
+        self.echo(
+            f"[{time.strftime('%H:%M:%S')}] {self.label} · epoch {epoch}: select {score:.2f} "
+            f"({elapsed_s:.0f} s)"
+        )
 
     def run_finished(self, label: str, record: dict[str, Any] | None, skipped: bool) -> None:
         self.n += 1

@@ -1,12 +1,7 @@
 """``zoo eval``: run every (model, task, seed) of a language and append one results record per run.
 
-Dispatch by task family: ``ner``/``pos`` → :mod:`zoo.evaluation.tagging`, ``nli``/``rte``/``topic`` →
-:mod:`zoo.evaluation.classification`, ``ud`` → ``zoo.evaluation.ud_model`` (imported lazily). Each family
-function has the signature of :class:`~zoo.evaluation.types.TaskFunction`. The constant baseline (role
-``constant-baseline``) goes to :mod:`zoo.evaluation.constant` instead, for every family. A peer pipeline
-(role ``peer``, ``spacy:<package>``) is not fine-tuned: it goes to its library's function
-(:data:`PEER_FUNCTIONS`), and a task its library cannot score stops the run before anything runs. Both are
-deterministic, so they run with seed 0 only whatever the seeds asked, and without a learning-rate search.
+Each run goes to its task family's function, or to the constant baseline's or a peer library's
+(:mod:`zoo.evaluation.dispatch`).
 
 Resume: a run whose record exists (same model id + revision, task + version, seed and preset) is skipped
 unless ``force``. A record is written atomically only after its run finished, so a killed evaluation
@@ -16,7 +11,7 @@ loses no finished record and leaves no partial one. Each run trains in a scratch
 
 Presets: the preset name (``--set`` changes make a new name) is ``task["budget"]`` of every record and part
 of its key, so scores of different recipes never overwrite, skip or average with each other. A record
-of the same name made with other budget fields (a preset changed since) stops the run with an error
+of the same name made with other preset fields (a preset changed since) stops the run with an error
 naming the fields, before any training; ``force`` replaces such records. ``variant`` stays null (it
 names runtimes such as ONNX in benchmark records).
 """
@@ -24,10 +19,8 @@ names runtimes such as ONNX in benchmark records).
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -36,126 +29,42 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import ConfigError, UsageError, ZooError
+from zoo.errors import UsageError, ZooError
 from zoo.evaluation import lr_search
-from zoo.evaluation.budget import EvalBudget
+from zoo.evaluation.dispatch import UNTRAINED_ROLES, model_seeds, peer_module, run_task
+from zoo.evaluation.presets import EvalPreset
 from zoo.evaluation.progress import EvalListener
-from zoo.evaluation.types import TaskFunction, TaskRun
+from zoo.evaluation.types import TaskRun
 from zoo.models import (
-    CONSTANT_BASELINE_ID,
     ModelRef,
-    constant_baseline_ref,
     count_parameters,
-    default_models,
-    model_from_arg,
-    random_baseline_ref,
-    student_id,
-    student_ref,
-    teacher_ref,
 )
 from zoo.paths import work_dir
 from zoo.registry import LanguageSpec, TaskSpec
 from zoo.results import ModelInfo, find_record, make_record, record_path, save_record, slug
 
-# family -> (module, function); modules are imported on first use
-FAMILY_FUNCTIONS: dict[str, tuple[str, str]] = {
-    "ner": ("zoo.evaluation.tagging", "run_tagging_task"),
-    "pos": ("zoo.evaluation.tagging", "run_tagging_task"),
-    "nli": ("zoo.evaluation.classification", "run_classification_task"),
-    "rte": ("zoo.evaluation.classification", "run_classification_task"),
-    "topic": ("zoo.evaluation.classification", "run_classification_task"),
-    "ud": ("zoo.evaluation.ud_model", "run_ud_task"),
-}
-# peer library (ModelRef.extra["library"]) -> (module, function, task check)
-PEER_FUNCTIONS: dict[str, tuple[str, str, str]] = {
-    "spacy": ("zoo.evaluation.spacy_peer", "run_spacy_task", "check_peer_task"),
-}
 
-
-def task_function(family: str) -> TaskFunction:
-    """The ``run_<family>_task`` function of a task family."""
-    if family not in FAMILY_FUNCTIONS:
-        raise ConfigError(f"no evaluation for task family '{family}'",
-                          hint=f"families: {', '.join(FAMILY_FUNCTIONS)}")
-    module, name = FAMILY_FUNCTIONS[family]
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as e:
-        if e.name == module:
-            raise ZooError(
-                f"evaluation of '{family}' tasks is not available yet ({module} is missing)",
-                hint="pick other tasks with --tasks",
-            ) from None
-        raise
-    return getattr(mod, name)
-
-
-def _peer_module(model: ModelRef):
-    library = model.extra.get("library")
-    if library not in PEER_FUNCTIONS:
-        raise ZooError(f"{model.id}: no evaluation for peer pipelines of '{library}'")
-    module, run_name, check_name = PEER_FUNCTIONS[library]
-    mod = importlib.import_module(module)
-    return getattr(mod, run_name), getattr(mod, check_name)
-
-
-def run_task(model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, out_dir: Path) -> TaskRun:
-    """One fine-tuning run of ``model`` on ``task``, dispatched by the task's family (the constant baseline:
-    its rules; a peer pipeline: its library; neither is fine-tuned)."""
-    if model.role == "constant-baseline":
-        from zoo.evaluation.constant import run_constant_task
-
-        fn = run_constant_task
-    elif model.role == "peer":
-        fn = _peer_module(model)[0]
-    else:
-        fn = task_function(task.family)
-    run = fn(model, task, seed, budget, out_dir)
-    missing = [m for m in task.metrics if m not in run.scores]
-    if missing:
-        raise ZooError(f"{task.key}: the {task.family} run returned no score for {missing}")
-    return run
-
-
-def record_task(task: TaskSpec, budget: EvalBudget) -> dict[str, Any]:
+def record_task(task: TaskSpec, preset: EvalPreset) -> dict[str, Any]:
     """The ``task`` part of a record: name, family, version, scored split, main metric, preset."""
-    return {"name": task.name, "family": task.family, "version": task.version, "split": task.splits["score"],
-            "main_metric": task.main_metric, "budget": budget.name, "protocol": budget.protocol}
-
-
-def resolve_models(spec: LanguageSpec, args: Iterable[str] | None) -> list[ModelRef]:
-    """``--model`` values: ``teacher``, a student id (``time-xh-xs``), its random baseline (``random-xh-xs``),
-    ``constant`` (the constant baseline), a student directory, any local checkpoint directory, a Hub id or
-    ``spacy:<package>`` (a peer pipeline).
-    None: :func:`default_models`."""
-    args = [a for a in (args or []) if a]
-    if not args:
-        return default_models(spec)
-    students = {student_id(spec.code, s): s for s in spec.sizes}
-    randoms = {f"random-{spec.code}-{s}": s for s in spec.sizes}
-    refs = []
-    for arg in args:
-        path = Path(arg).expanduser()
-        if arg == "teacher":
-            refs.append(teacher_ref(spec))
-        elif arg == CONSTANT_BASELINE_ID:
-            refs.append(constant_baseline_ref())
-        elif arg in students:
-            refs.append(student_ref(spec, students[arg]))
-        elif arg in randoms:
-            refs.append(random_baseline_ref(student_ref(spec, randoms[arg])))
-        elif path.is_dir() and (path / "distillation.json").is_file() and path.resolve().name in students:
-            name = path.resolve().name
-            refs.append(ModelRef(id=name, role="student", path=str(path.resolve()), size=students[name]))
-        else:
-            refs.append(model_from_arg(arg))
-    return refs
+    return {
+        "name": task.name,
+        "family": task.family,
+        "version": task.version,
+        "split": task.splits["score"],
+        "main_metric": task.main_metric,
+        "budget": preset.name,
+        "protocol": preset.protocol,
+    }
 
 
 def predictions_path(record_file: Path, suffix: str) -> Path:
     """Where the predictions of a record are kept: ``<work>/predictions/<lang>/<model>/<record name>``."""
-    return work_dir() / "predictions" / record_file.parent.parent.name / record_file.parent.name / (
-        record_file.stem + suffix
+    return (
+        work_dir()
+        / "predictions"
+        / record_file.parent.parent.name
+        / record_file.parent.name
+        / (record_file.stem + suffix)
     )
 
 
@@ -184,7 +93,7 @@ class _ModelIdentity:
         if self._info is None and not self.ref.has_weights:  # the constant baseline: no parameters
             self._info = self.ref.info({})
         if self._info is None:
-            from zoo.evaluation.training import quiet_transformers
+            from zoo.evaluation.heads import quiet_transformers
 
             try:
                 with quiet_transformers():
@@ -203,7 +112,7 @@ def evaluate(
     models: list[ModelRef],
     tasks: list[TaskSpec],
     seeds: Iterable[int],
-    budget: EvalBudget,
+    preset: EvalPreset,
     force: bool = False,
     listener: EvalListener | None = None,
     jobs: int = 1,
@@ -213,13 +122,13 @@ def evaluate(
     ``jobs > 1`` runs that many fine-tuning runs at once, each in its own process with
     ``cpu_count // jobs`` torch threads; records are the same files either way.
     """
-    from zoo.evaluation.training import EPOCH_LISTENER
+    from zoo.evaluation.finetune import EPOCH_LISTENER
 
     listener = listener or EvalListener()
     seeds = list(seeds)
     for m in models:
         if m.role == "peer":
-            check = _peer_module(m)[1]
+            check = peer_module(m)[1]
             for t in tasks:
                 check(m, t)
     plan = [(m, t, s) for m in models for t in tasks for s in model_seeds(m, seeds)]
@@ -227,31 +136,31 @@ def evaluate(
     identities = {id(m): _ModelIdentity(m) for m in models}
     done: dict[int, tuple[Path, dict[str, Any], bool]] = {}  # plan index -> (record file, record, skipped)
     todo: list[tuple[int, str, tuple]] = []  # (plan index, label, _run_one arguments)
-    fields = dataclasses.asdict(budget)
+    fields = dataclasses.asdict(preset)
     stale: list[tuple[Path, list[str]]] = []  # records of this preset name made with other fields
     for i, (model, task, seed) in enumerate(plan):
         ident = identities[id(model)]
         label = f"{model.id} · {task.name} · seed {seed}"
         key = ("eval", spec.code, model.id, ident.revision, task.name, task.version, seed)
-        existing = None if force else find_record(*key, budget=budget.name)
+        existing = None if force else find_record(*key, budget=preset.name)
         if existing is None:
-            todo.append((i, label, (spec, model, ident, task, seed, budget, force)))
+            todo.append((i, label, (spec, model, ident, task, seed, preset, force)))
         elif changed := _changed_fields(existing, fields):
-            stale.append((record_path(*key, budget=budget.name), changed))
+            stale.append((record_path(*key, budget=preset.name), changed))
         else:
-            done[i] = (record_path(*key, budget=budget.name), existing, True)
+            done[i] = (record_path(*key, budget=preset.name), existing, True)
             listener.run_finished(label, existing, skipped=True)
     if stale:
         first, changed = stale[0]
         raise UsageError(
-            f"{len(stale)} record(s) of preset '{budget.name}' were made with other budget fields "
+            f"{len(stale)} record(s) of preset '{preset.name}' were made with other preset fields "
             f"({', '.join(changed)}), e.g. {first}",
             hint="recompute them with --force (the old records are replaced), or keep them and give the "
             "changed recipe a new preset name",
         )
     if jobs > 1 and len(todo) > 1:
         # seed 0 runs any learning-rate search, which the other seeds of its (model, task) wait for
-        first = [t for t in todo if t[2][4] == 0] if len(budget.search_grid) > 1 else todo
+        first = [t for t in todo if t[2][4] == 0] if len(preset.search_grid) > 1 else todo
         _run_parallel(first, jobs, listener, done)
         _run_parallel([t for t in todo if t not in first], jobs, listener, done)
     else:
@@ -272,16 +181,8 @@ def evaluate(
     return summary
 
 
-UNTRAINED_ROLES = ("constant-baseline", "peer")  # nothing is fine-tuned: one run, no learning-rate search
-
-
-def model_seeds(model: ModelRef, seeds: list[int]) -> list[int]:
-    """The seeds ``model`` runs with: seed 0 alone for the (deterministic) constant baseline."""
-    return [0] if model.role in UNTRAINED_ROLES else seeds
-
-
 def _changed_fields(record: dict[str, Any], fields: dict[str, Any]) -> list[str]:
-    """The budget fields ``record`` was made with that differ from ``fields`` (none for a record that does not
+    """The preset fields ``record`` was made with that differ from ``fields`` (none for a record that does not
     list them; a field it lacks was added since, with its default: not a change)."""
     recorded = (record.get("details") or {}).get("budget_fields") or {}
     fields = json.loads(json.dumps(fields))  # tuples as lists, as the record stores them
@@ -289,8 +190,12 @@ def _changed_fields(record: dict[str, Any], fields: dict[str, Any]) -> list[str]
     return changed + [f"{k} {recorded[k]!r} (no longer a field)" for k in sorted(set(recorded) - set(fields))]
 
 
-def _run_parallel(todo: list[tuple[int, str, tuple]], jobs: int, listener: EvalListener,
-                  done: dict[int, tuple[Path, dict[str, Any], bool]]) -> None:
+def _run_parallel(
+    todo: list[tuple[int, str, tuple]],
+    jobs: int,
+    listener: EvalListener,
+    done: dict[int, tuple[Path, dict[str, Any], bool]],
+) -> None:
     """Run ``todo`` in ``jobs`` worker processes; the first failure cancels what has not started."""
     if not todo:
         return
@@ -300,8 +205,12 @@ def _run_parallel(todo: list[tuple[int, str, tuple]], jobs: int, listener: EvalL
     for _, _, args in todo:
         args[2].info()  # load each model once here, not once per worker
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(threads,))
+    pool = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(threads,),
+    )
     try:
         futures = {pool.submit(_run_one, *args): (i, label) for i, label, args in todo}
         pending = set(futures)
@@ -323,21 +232,27 @@ def _init_worker(threads: int) -> None:
 
 
 def _run_one(
-    spec: LanguageSpec, model: ModelRef, ident: _ModelIdentity, task: TaskSpec, seed: int,
-    budget: EvalBudget, force: bool,
+    spec: LanguageSpec,
+    model: ModelRef,
+    ident: _ModelIdentity,
+    task: TaskSpec,
+    seed: int,
+    preset: EvalPreset,
+    force: bool,
 ) -> tuple[Path, dict[str, Any]]:
     info = ident.info()
-    target = record_path("eval", spec.code, model.id, ident.revision, task.name, task.version, seed,
-                         budget=budget.name)
+    target = record_path(
+        "eval", spec.code, model.id, ident.revision, task.name, task.version, seed, budget=preset.name
+    )
     scratch_root = work_dir() / "runs" / "eval" / slug(spec.code) / slug(model.id)
     scratch_root.mkdir(parents=True, exist_ok=True)
-    grid = budget.search_grid if model.role not in UNTRAINED_ROLES else (budget.learning_rate,)
+    grid = preset.search_grid if model.role not in UNTRAINED_ROLES else (preset.learning_rate,)
 
     def train(rate: float, run_seed: int) -> TaskRun:
         scratch = Path(tempfile.mkdtemp(prefix=f"{slug(task.name)}-seed{run_seed}-", dir=scratch_root))
         t0 = time.perf_counter()
         try:
-            run = run_task(model, task, run_seed, dataclasses.replace(budget, learning_rate=rate), scratch)
+            run = run_task(model, task, run_seed, dataclasses.replace(preset, learning_rate=rate), scratch)
             run.details["run_wall_s"] = round(time.perf_counter() - t0, 2)
             # the files leave the scratch dir before it is removed
             kept = {"predictions": run.predictions, "gold": run.gold}
@@ -369,12 +284,15 @@ def _run_one(
         run = train(grid[0], seed)
         scores, details, files = run.scores, run.details, keep_files(run, "")
     else:
-        where = lr_search.search_path(spec.code, model.id, ident.revision, task.name, task.version,
-                                      budget.name)
+        where = lr_search.search_path(
+            spec.code, model.id, ident.revision, task.name, task.version, preset.name
+        )
         chosen = lr_search.chosen_rate(where, grid)
         if seed == 0 or chosen is None:  # the search trains seed 0 at every rate (resuming stored trials)
             chosen, trial, search = lr_search.run_search(
-                where, grid, lambda rate: train(rate, 0),
+                where,
+                grid,
+                lambda rate: train(rate, 0),
                 lambda run, rate: keep_files(run, f".lr{lr_search.rate_key(rate)}"),
             )
         else:
@@ -386,16 +304,29 @@ def _run_one(
             run = train(chosen, seed)
             scores, details, files = run.scores, run.details, keep_files(run, "")
     wall = details.get("run_wall_s") or round(time.perf_counter() - t0, 2)
-    details = {**details, "budget": budget.name, "budget_fields": dataclasses.asdict(budget),
-               "protocol": budget.protocol, "score_split": task.splits["score"]}
+    details = {
+        **details,
+        "budget": preset.name,
+        "budget_fields": dataclasses.asdict(preset),
+        "protocol": preset.protocol,
+        "score_split": task.splits["score"],
+    }
     if search is not None:
         details["lr_search"] = search
     if files["predictions"]:
         details["predictions"] = files["predictions"]
     if files["gold"]:
         details["gold"] = files["gold"]
-    record = make_record("eval", spec.code, info, record_task(task, budget), scores, seed=seed,
-                         details=details, wall_time_s=wall)
+    record = make_record(
+        "eval",
+        spec.code,
+        info,
+        record_task(task, preset),
+        scores,
+        seed=seed,
+        details=details,
+        wall_time_s=wall,
+    )
     save_record(record, force=force)
     return target, record
 
@@ -407,42 +338,3 @@ def parse_tasks(spec: LanguageSpec, arg: str | None) -> list[TaskSpec]:
             raise UsageError(f"{spec.code} has no evaluation tasks")
         return list(spec.tasks.values())
     return [spec.task(name.strip()) for name in arg.split(",") if name.strip()]
-
-
-_SET = re.compile(r"^(\w+)=(.+)$")
-
-
-def parse_overrides(budget: EvalBudget, items: Iterable[str] | None) -> EvalBudget:
-    """Apply ``--set key=value`` to a preset; the result is named ``<preset>+key=value,...``."""
-    items = list(items or [])
-    if not items:
-        return budget
-    changes: dict[str, Any] = {}
-    for item in items:
-        m = _SET.match(item.strip())
-        if not m:
-            raise UsageError(f"--set {item!r} is not key=value")
-        key, raw = m.groups()
-        if key == "name":
-            raise UsageError("--set cannot rename a preset", hint="the name is derived from the changes")
-        current = getattr(budget, key, None)
-        if not hasattr(budget, key):
-            budget.override(**{key: raw})  # raises: unknown field, with the list of fields
-        try:
-            if raw.lower() in ("none", "null"):
-                value: Any = None
-            elif isinstance(current, tuple):
-                value = tuple(float(x) for x in raw.split(",") if x.strip())
-            elif isinstance(current, bool):
-                value = raw.lower() in ("1", "true", "yes")
-            elif isinstance(current, float):
-                value = float(raw)
-            elif isinstance(current, int) or current is None:
-                value = int(raw)
-            else:
-                value = raw
-        except ValueError:
-            raise UsageError(f"--set {key}: {raw!r} is not a {type(current).__name__}") from None
-        changes[key] = value
-    name = budget.name + "+" + ",".join(f"{k}={v}" for k, v in sorted(changes.items()))
-    return budget.override(**changes, name=name)

@@ -1,7 +1,7 @@
 """NER and POS: token classification with the first sub-word of every word labelled.
 
 Words are tokenised with ``is_split_into_words``; the first sub-word of each word carries its tag and the
-other positions ``-100``. A sentence longer than ``budget.max_length`` sub-words is cut into consecutive
+other positions ``-100``. A sentence longer than ``preset.max_length`` sub-words is cut into consecutive
 word windows that fit, so every word is trained on and predicted (windows are joined back for scoring).
 A word the tokenizer turns into no sub-word at all is replaced by the unknown token. Predictions are
 made in sequential order and checked word by word against the gold rows.
@@ -18,17 +18,11 @@ from pathlib import Path
 
 from zoo.errors import DataError, ZooError
 from zoo.evaluation import metrics
-from zoo.evaluation.budget import EvalBudget
+from zoo.evaluation.finetune import fit, fit_details
+from zoo.evaluation.heads import dataset_training, load_head_model, load_tokenizer, predict_rows
+from zoo.evaluation.presets import EvalPreset
+from zoo.evaluation.splits import load_task_splits
 from zoo.evaluation.task_vocab import compact_embeddings
-from zoo.evaluation.training import (
-    choose_numerics,
-    fit,
-    fit_details,
-    load_head_model,
-    load_task_splits,
-    load_tokenizer,
-    predict_rows,
-)
 from zoo.evaluation.types import TaskRun
 from zoo.fileio import write_text_atomic
 from zoo.models import ModelRef
@@ -76,7 +70,10 @@ def windows(counts: list[int], limit: int) -> list[tuple[int, int]]:
 
 
 def encode_words(
-    tokenizer, sentences: list[list[str]], tags: list[list[str]] | None, label2id: dict[str, int],
+    tokenizer,
+    sentences: list[list[str]],
+    tags: list[list[str]] | None,
+    label2id: dict[str, int],
     max_length: int,
 ) -> EncodedWords:
     """Tokenise word-split sentences into windows; label first sub-words (``-100`` elsewhere)."""
@@ -143,8 +140,9 @@ def score_tags(task: TaskSpec, gold: list[list[str]], pred: list[list[str]]) -> 
     return {m: scores[m] for m in task.metrics}
 
 
-def write_tag_predictions(path: Path, sentences: list[list[str]], gold: list[list[str]],
-                          pred: list[list[str]]) -> Path:
+def write_tag_predictions(
+    path: Path, sentences: list[list[str]], gold: list[list[str]], pred: list[list[str]]
+) -> Path:
     """The score split's predictions as TSV: ``token, gold, predicted``, a blank line after each sentence."""
     lines = []
     for words, gold_tags, tags in zip(sentences, gold, pred, strict=True):
@@ -154,13 +152,13 @@ def write_tag_predictions(path: Path, sentences: list[list[str]], gold: list[lis
 
 
 def run_tagging_task(
-    model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, out_dir: Path
+    model: ModelRef, task: TaskSpec, seed: int, preset: EvalPreset, out_dir: Path
 ) -> TaskRun:
     """Fine-tune a token-classification head on ``task`` (NER or POS) and score it."""
     from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification
 
     clock = time.perf_counter()
-    splits = load_task_splits(task, budget)
+    splits = load_task_splits(task, preset)
     train, select, score, labels = splits.train, splits.select, splits.score, splits.labels
     label2id = {t: i for i, t in enumerate(labels)}
     id2label = dict(enumerate(labels))
@@ -172,11 +170,11 @@ def run_tagging_task(
     collator = DataCollatorForTokenClassification(tokenizer)
     phases = {"load": time.perf_counter() - clock}
     clock = time.perf_counter()
-    enc_train = encode_words(tokenizer, train["tokens"], train["tags"], label2id, budget.max_length)
-    enc_select = encode_words(tokenizer, select["tokens"], None, label2id, budget.max_length)
-    enc_score = encode_words(tokenizer, score["tokens"], None, label2id, budget.max_length)
+    enc_train = encode_words(tokenizer, train["tokens"], train["tags"], label2id, preset.max_length)
+    enc_select = encode_words(tokenizer, select["tokens"], None, label2id, preset.max_length)
+    enc_score = encode_words(tokenizer, score["tokens"], None, label2id, preset.max_length)
     select_gold, score_gold = list(select["tags"]), list(score["tags"])
-    eval_bs = budget.eval_batch_size
+    eval_bs = preset.eval_batch_size
     phases["tokenise"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -186,22 +184,21 @@ def run_tagging_task(
     for e, dataset in zip(encoded, compacted, strict=True):
         e.dataset = dataset
     phases["load"] += time.perf_counter() - clock
-    numerics = choose_numerics(net, enc_train.dataset, collator, budget)
-    bf16 = numerics["bf16"]
 
-    def select_score(m) -> float:
-        pred = predict_tags(m, enc_select, collator, eval_bs, id2label, bf16)
+    def select_score(m) -> float:  # under the run's numerics (the loop's autocast)
+        pred = predict_tags(m, enc_select, collator, eval_bs, id2label)
         return score_tags(task, select_gold, pred)[task.main_metric]
 
-    fitted = fit(net, enc_train.dataset, collator, budget, seed, out_dir, select_score, numerics)
+    head = dataset_training(enc_train.dataset, collator, select_score, label=f"{task.key} {model.id}")
+    fitted = fit(net, head, preset, seed)
     clock = time.perf_counter()
-    pred = predict_tags(net, enc_score, collator, eval_bs, id2label, bf16)
+    pred = predict_tags(net, enc_score, collator, eval_bs, id2label, fitted.bf16)
     scores = score_tags(task, score_gold, pred)
     phases["score"] = time.perf_counter() - clock
 
     path = write_tag_predictions(out_dir / "predictions.tsv", score["tokens"], score_gold, pred)
     details = {
-        **fit_details(task, budget, fitted, splits.sizes(), phases),
+        **fit_details(task, preset, fitted, splits.sizes(), phases),
         "windows": {"train": len(enc_train.window_sentence), "score": len(enc_score.window_sentence)},
         "embedding_rows": embedding_rows,
         "labels": labels,

@@ -44,8 +44,13 @@ def compact_embeddings(model, datasets: list[Any], pad_id: int) -> tuple[list[An
     for d in datasets:
         ids = [remap[np.asarray(r, dtype=np.int64)].tolist() for r in d["input_ids"]]
         remapped.append(d.remove_columns("input_ids").add_column("input_ids", ids))
-    small = torch.nn.Embedding(len(keep), emb.embedding_dim, padding_idx=emb.padding_idx,
-                               dtype=emb.weight.dtype, device=emb.weight.device)
+    small = torch.nn.Embedding(
+        len(keep),
+        emb.embedding_dim,
+        padding_idx=emb.padding_idx,
+        dtype=emb.weight.dtype,
+        device=emb.weight.device,
+    )
     with torch.no_grad():
         small.weight.copy_(emb.weight[torch.as_tensor(keep, device=emb.weight.device)])
     model.set_input_embeddings(small)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from zoo.evaluation.budget import EvalBudget
+    from zoo.evaluation.presets import EvalPreset
     from zoo.models import ModelRef
     from zoo.registry import TaskSpec
 
@@ -22,15 +22,15 @@ class TaskRun:
     """The outcome of one (model, task, seed) run."""
 
     scores: dict[str, float]  # percent, keys = task.metrics
-    # best_epoch, epochs_run, curve (selection curve: epoch -> main metric), split_sizes, budget, head, ...
+    # best_epoch, epochs_run, curve (selection curve: epoch -> main metric), split_sizes, budget (preset), ...
     details: dict[str, Any] = field(default_factory=dict)
     predictions: Path | None = None  # predictions of the score split (TSV, CoNLL-U, ...), inside out_dir
     gold: Path | None = None  # the gold file the predictions were scored against, when it is a subset
 
 
 class TaskFunction(Protocol):
-    """``run_<family>_task(model, task, seed, budget, out_dir) -> TaskRun``; ``out_dir`` is scratch space."""
+    """``run_<family>_task(model, task, seed, preset, out_dir) -> TaskRun``; ``out_dir`` is scratch space."""
 
     def __call__(
-        self, model: ModelRef, task: TaskSpec, seed: int, budget: EvalBudget, out_dir: Path
+        self, model: ModelRef, task: TaskSpec, seed: int, preset: EvalPreset, out_dir: Path
     ) -> TaskRun: ...

@@ -77,7 +77,7 @@ def single_root(heads: list[int], deprels: list[str]) -> tuple[list[int], list[s
 
 def doc_columns(doc, xpos: bool):
     """The predicted columns of one annotated ``Doc`` (a ``WordPrediction``) and the roots re-attached."""
-    from zoo.evaluation.ud.train import WordPrediction
+    from zoo.evaluation.ud.task import WordPrediction
 
     heads = [0 if t.head.i == t.i else t.head.i + 1 for t in doc]
     deprels = ["root" if h == 0 else (t.dep_ or "_") for t, h in zip(doc, heads, strict=True)]

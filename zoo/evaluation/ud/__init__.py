@@ -1,1 +1,1 @@
-"""The UD joint model: edit-script lemmas, tree decoding, the network and its training loop."""
+"""UD tasks: the joint model, edit-script lemmas, tree decoding, the task runner and the CoNLL 2018 scorer."""

@@ -138,7 +138,7 @@ def make_rule(form: str, lemma: str, allow_copy: bool = True) -> LemmaRule:
     if length == 0:
         return LemmaRule(casing, absolute=lem)
     prefix = edit_script(f[:fs], lem[:ls], allow_copy)
-    suffix = edit_script(f[fs + length:], lem[ls + length:], allow_copy)
+    suffix = edit_script(f[fs + length :], lem[ls + length :], allow_copy)
     return LemmaRule(casing, prefix, suffix)
 
 
@@ -150,8 +150,8 @@ def apply_rule(form: str, rule: LemmaRule) -> str:
     pre, suf = _consumed(rule.prefix), _consumed(rule.suffix)
     if pre + suf > len(f):
         return form
-    middle = f[pre:len(f) - suf]
-    lemma = _run(rule.prefix, f[:pre]) + middle + _run(rule.suffix, f[len(f) - suf:])
+    middle = f[pre : len(f) - suf]
+    lemma = _run(rule.prefix, f[:pre]) + middle + _run(rule.suffix, f[len(f) - suf :])
     if not lemma:
         return form
     return _apply_casing(lemma, rule.casing)

@@ -133,8 +133,9 @@ class Encoder:
 
 def collate(batch: list[Encoded], pad_id: int) -> dict[str, torch.Tensor]:
     """Tensors of a batch: padded segments, where each token's vector goes, word mask and gold targets."""
-    segs = [(b, ids, pos) for b, e in enumerate(batch)
-            for ids, pos in zip(e.segments, e.positions, strict=True)]
+    segs = [
+        (b, ids, pos) for b, e in enumerate(batch) for ids, pos in zip(e.segments, e.positions, strict=True)
+    ]
     width = max(len(ids) for _, ids, _ in segs)
     n = max(e.n_words for e in batch) + 1  # words per sentence incl. the root
     input_ids = torch.full((len(segs), width), pad_id, dtype=torch.long)
@@ -197,7 +198,7 @@ class JointUDModel(nn.Module):
         self.arc_head_bias = nn.Linear(ARC_DIM, 1, bias=False)
         self.rel_dep, self.rel_head = _mlp(hidden, LABEL_DIM), _mlp(hidden, LABEL_DIM)
         n_rel = max(sizes["deprel"], 1)
-        bound = LABEL_DIM ** -0.5
+        bound = LABEL_DIM**-0.5
         self.rel_weight = nn.Parameter(torch.empty(LABEL_DIM, n_rel, LABEL_DIM).uniform_(-bound, bound))
         self.rel_linear = nn.Linear(2 * LABEL_DIM, n_rel)
 
@@ -246,8 +247,11 @@ class JointUDModel(nn.Module):
         out["x"] = x
         if gold:
             ce = nn.functional.cross_entropy
-            loss = sum(ce(out[c].flatten(0, 1), gold[c].flatten(), ignore_index=IGNORE)
-                       for c in self.classifiers if (gold[c] != IGNORE).any())
+            loss = sum(
+                ce(out[c].flatten(0, 1), gold[c].flatten(), ignore_index=IGNORE)
+                for c in self.classifiers
+                if (gold[c] != IGNORE).any()
+            )
             loss = loss + ce(out["arc"].flatten(0, 1), gold["head"].flatten(), ignore_index=IGNORE)
             rel = self.rel_scores(x, gold["head"])
             if (gold["deprel"] != IGNORE).any():

@@ -28,7 +28,7 @@ def _find_cycle(heads: np.ndarray) -> list[int] | None:
             path.append(node)
             node = heads[node]
         if state[node] == 1:  # walked back into the current path
-            return path[path.index(node):]
+            return path[path.index(node) :]
         for p in path:
             state[p] = 2
     return None
