@@ -85,7 +85,7 @@ def eval_record(
     task: str,
     seed: int,
     value: float,
-    budget: str = "full",
+    preset: str = "full",
     version: int = 1,
     date: str = DATE,
 ) -> dict[str, Any]:
@@ -100,7 +100,7 @@ def eval_record(
             "version": version,
             "split": "test",
             "main_metric": metric,
-            "budget": budget,
+            "preset": preset,
         },
         {metric: float(value), "loss_check": float(value) / 2},
         seed=seed,

@@ -117,7 +117,7 @@ def add_eval_records(
     seeds: int = 3,
     rng_seed: int = 0,
     size: str = "xs",
-    budget: str = "standard",
+    preset: str = "standard",
 ) -> dict[tuple[str, str], dict[str, list[float]]]:
     """Save eval records for the student at ``path``, the teacher and the random baseline.
 
@@ -140,7 +140,7 @@ def add_eval_records(
                 "family": t.family,
                 "version": t.version,
                 "main_metric": t.main_metric,
-                "budget": budget,
+                "preset": preset,
             }
             for seed in range(seeds):
                 scores = {m: round(rng.uniform(20, 90), 3) for m in t.metrics}
@@ -205,7 +205,7 @@ def test_card_front_matter_and_body_come_from_the_records(fixture_student_templa
         "family": "ner",
         "version": t.version + 1,
         "main_metric": "f1",
-        "budget": "standard",
+        "preset": "standard",
     }
     save_record(
         make_record(
@@ -378,19 +378,19 @@ def test_card_and_leaderboard_show_the_same_preset(fixture_student_template):
     from zoo.leaderboard import build_leaderboard
 
     path = install_student(fixture_student_template)
-    add_eval_records(path, ["masakhaner", "afrixnli"], seeds=3, budget="quick")
-    add_eval_records(path, ["masakhaner"], seeds=5, budget="quick+patience=3", rng_seed=1)  # fewer tasks
+    add_eval_records(path, ["masakhaner", "afrixnli"], seeds=3, preset="quick")
+    add_eval_records(path, ["masakhaner"], seeds=5, preset="quick+patience=3", rng_seed=1)  # fewer tasks
     [lang] = [x for x in build_leaderboard().to_json()["languages"] if x["code"] == "xh"]
-    shown = {t.task.name: t.budget for t in cards.collect_eval(cards.locate_student("xh", "xs"))}
-    assert lang["budget"] == "quick"
+    shown = {t.task.name: t.preset for t in cards.collect_eval(cards.locate_student("xh", "xs"))}
+    assert lang["preset"] == "quick"
     assert shown == {
         name: ("quick" if name in ("masakhaner", "afrixnli") else None) for name in get_language("xh").tasks
     }
     # a standard-protocol preset wins over a more complete learning-curve one, in both views
-    add_eval_records(path, ["afrixnli"], seeds=3, budget="standard", rng_seed=2)
+    add_eval_records(path, ["afrixnli"], seeds=3, preset="standard", rng_seed=2)
     [lang] = [x for x in build_leaderboard().to_json()["languages"] if x["code"] == "xh"]
-    shown = {t.task.name: t.budget for t in cards.collect_eval(cards.locate_student("xh", "xs"))}
-    assert lang["budget"] == shown["afrixnli"] == "standard" and lang["protocol"] == "standard"
+    shown = {t.task.name: t.preset for t in cards.collect_eval(cards.locate_student("xh", "xs"))}
+    assert lang["preset"] == shown["afrixnli"] == "standard" and lang["protocol"] == "standard"
 
 
 @pytest.mark.parametrize("preset", ["quick", "smoke", "cpu"])
@@ -400,7 +400,7 @@ def test_learning_curve_and_smoke_scores_never_reach_model_index(fixture_student
     from huggingface_hub import ModelCard
 
     path = install_student(fixture_student_template)
-    add_eval_records(path, ["masakhaner"], seeds=3, budget=preset)
+    add_eval_records(path, ["masakhaner"], seeds=3, preset=preset)
     card = ModelCard.load(cards.write_card("xh", "xs"))
     assert not card.data.eval_results
     label = "smoke test" if preset == "smoke" else "learning-curve point"
@@ -426,7 +426,7 @@ def test_results_card_and_leaderboard_print_the_same_retention(fixture_student_t
             "family": t.family,
             "version": t.version,
             "main_metric": t.main_metric,
-            "budget": "standard",
+            "preset": "standard",
         }
         save_record(
             make_record(

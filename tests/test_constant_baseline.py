@@ -227,8 +227,8 @@ def test_zoo_eval_writes_one_record_for_three_seeds_and_skips_it_after(data_root
         "path": None,
         "params": {},
     }
-    assert rec["seed"] == 0 and rec["task"]["budget"] == "smoke" and rec["task"]["name"] == "afrixnli"
-    assert rec["details"]["head"] == "constant" and rec["details"]["budget"] == "smoke"
+    assert rec["seed"] == 0 and rec["task"]["preset"] == "smoke" and rec["task"]["name"] == "afrixnli"
+    assert rec["details"]["head"] == "constant" and rec["details"]["preset"] == "smoke"
     assert Path(rec["details"]["predictions"]).is_file()
     assert "1 runs done, 0 skipped" in first.stderr
 

@@ -9,12 +9,12 @@ from zoo.results import ModelInfo, make_record
 from zoo.results.tables import render_table, summarize
 
 
-def _rec(model_id, role, size, score, seed, budget="default", revision="r1", task="masakhaner", date=None):
+def _rec(model_id, role, size, score, seed, preset="default", revision="r1", task="masakhaner", date=None):
     rec = make_record(
         "eval",
         "xh",
         ModelInfo(id=model_id, revision=revision, role=role, size=size),
-        {"name": task, "family": "ner", "version": 1, "split": "test", "main_metric": "f1", "budget": budget},
+        {"name": task, "family": "ner", "version": 1, "split": "test", "main_metric": "f1", "preset": preset},
         {"f1": score, "precision": score, "recall": score},
         seed=seed,
     )
@@ -33,14 +33,14 @@ def records():
             _rec("teacher-x", "teacher", None, t, seed),
         ]
     # another preset: never averaged in
-    recs.append(_rec("time-xh-xs", "student", "xs", 10.0, 0, budget="smoke"))
+    recs.append(_rec("time-xh-xs", "student", "xs", 10.0, 0, preset="smoke"))
     recs.append(_rec("time-xh-xs", "student", "xs", 0.0, 0, revision="old", date="2000-01-01T00:00:00+00:00"))
     return recs
 
 
 def test_mean_ci_and_retention(records):
     rows = summarize(records, get_language("xh"))
-    assert [(r["task"], r["budget"]) for r in rows] == [("masakhaner", "default"), ("masakhaner", "smoke")]
+    assert [(r["task"], r["preset"]) for r in rows] == [("masakhaner", "default"), ("masakhaner", "smoke")]
     default = {m["id"]: m for m in rows[0]["models"]}
     assert [m["id"] for m in rows[0]["models"]] == ["time-xh-xs", "random-xh-xs", "teacher-x"]
     xs = default["time-xh-xs"]
@@ -59,7 +59,7 @@ def test_mean_ci_and_retention(records):
 def test_preset_filter_and_rendering(records):
     from rich.console import Console
 
-    rows = summarize(records, budget="default")
+    rows = summarize(records, preset="default")
     assert len(rows) == 1
     console = Console(width=200, record=True)
     console.print(render_table(rows))

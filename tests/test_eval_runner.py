@@ -108,7 +108,7 @@ def test_eval_cli_end_to_end_resume_and_force(env, tiny_model, capsys):
             "name": task.name,
             "family": task.family,
             "version": task.version,
-            "budget": "smoke",
+            "preset": "smoke",
             "split": task.splits["score"],
             "main_metric": task.main_metric,
             "protocol": "smoke",
@@ -118,7 +118,7 @@ def test_eval_cli_end_to_end_resume_and_force(env, tiny_model, capsys):
         assert set(r["scores"]) == set(task.metrics) and all(0 <= v <= 100 for v in r["scores"].values())
         d = r["details"]
         assert d["best_epoch"] == 1 and d["epochs_run"] == 1 and set(d["curve"]) == {"1"}
-        assert d["budget"] == d["budget_fields"]["name"] == "smoke" and d["split_sizes"]["score"] == 64
+        assert d["preset"] == d["preset_fields"]["name"] == "smoke" and d["split_sizes"]["score"] == 64
         assert set(d["time_s"]) == {"load", "tokenise", "train", "select", "score"}
         assert d["converged"] is False  # one epoch, best at the last one: still rising at the cap
         assert d["numerics"]["mode"] == "auto" and "fp32_step_s" in d["numerics"]
@@ -151,7 +151,7 @@ def test_eval_cli_end_to_end_resume_and_force(env, tiny_model, capsys):
     _zoo("results", "--lang", "xh", "--json")
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert sorted(r["task"] for r in rows) == sorted(TASKS)
-    assert all(r["budget"] == "smoke" and r["models"][0]["n"] == 1 for r in rows)
+    assert all(r["preset"] == "smoke" and r["models"][0]["n"] == 1 for r in rows)
 
 
 def _score_tokens(task, n):
@@ -238,7 +238,7 @@ def test_a_preset_changed_since_its_records_is_never_reused_silently(env, tiny_m
     assert "--force" in e.value.hint and path.read_bytes() == before
     redone = evaluate(spec, [model], tasks, [0], changed, force=True)
     assert redone.written == [path]
-    assert json.loads(path.read_text(encoding="utf-8"))["details"]["budget_fields"]["max_epochs"] == 2
+    assert json.loads(path.read_text(encoding="utf-8"))["details"]["preset_fields"]["max_epochs"] == 2
     assert evaluate(spec, [model], tasks, [0], changed).skipped == [path]
 
 
@@ -250,15 +250,15 @@ def test_presets_never_share_a_record():
             "version": 1,
             "split": "test",
             "main_metric": "accuracy",
-            "budget": preset,
+            "preset": preset,
         }
         return make_record("eval", "xh", ModelInfo("m", "r1"), task, {"accuracy": score}, seed=0)
 
     a, b = save_record(rec("smoke", 1.0)), save_record(rec("default", 2.0))
     assert a != b
     key = ("eval", "xh", "m", "r1", "afrixnli", 1, 0)
-    assert find_record(*key, budget="smoke")["scores"] == {"accuracy": 1.0}
-    assert find_record(*key, budget="default")["scores"] == {"accuracy": 2.0}
+    assert find_record(*key, preset="smoke")["scores"] == {"accuracy": 1.0}
+    assert find_record(*key, preset="default")["scores"] == {"accuracy": 2.0}
     with pytest.raises(ZooError, match="already exists"):
         save_record(rec("smoke", 3.0))
 

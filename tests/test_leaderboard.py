@@ -91,7 +91,7 @@ def test_means_intervals_and_retention(board):
     # the French rows use the French teacher: 81 / 88
     assert _row(board, "fr/time-fr-xs")["tasks"]["wikiann"]["retention"] == pytest.approx(81 / 88)
     xh_info = next(lang for lang in board["languages"] if lang["code"] == "xh")
-    assert xh_info["retention_reference"] == fx.TEACHER and xh_info["budget"] == "full"
+    assert xh_info["retention_reference"] == fx.TEACHER and xh_info["preset"] == "full"
     assert [t["name"] for t in xh_info["tasks"]] == ["masakhaner", "masakhapos"]
 
 
@@ -144,26 +144,26 @@ def _student(revision=None):
 def test_presets_are_never_mixed():
     recs = fx.fixture_records()
     # a less complete "smoke" run of one student: left out of the means, counted
-    smoke = [fx.eval_record("xh", _student(), "masakhaner", s, 10.0, budget="smoke") for s in range(3)]
+    smoke = [fx.eval_record("xh", _student(), "masakhaner", s, 10.0, preset="smoke") for s in range(3)]
     board = build_leaderboard(recs + smoke)
     assert _row(board, "xh/time-xh-xs")["tasks"]["masakhaner"]["mean"] == pytest.approx(72.0)
     xh = next(lang for lang in board["languages"] if lang["code"] == "xh")
-    assert xh["budgets"] == {"full": 24, "smoke": 3} and xh["excluded"]["other_budget"] == 3
+    assert xh["presets"] == {"full": 24, "smoke": 3} and xh["excluded"]["other_preset"] == 3
     # forcing the smoke preset: only smoke scores, so no other model has task scores
-    forced = build_leaderboard(recs + smoke, budget="smoke")
+    forced = build_leaderboard(recs + smoke, preset="smoke")
     row = _row(forced, "xh/time-xh-xs")
-    assert row["tasks"]["masakhaner"]["mean"] == pytest.approx(10.0) and row["budget"] == "smoke"
+    assert row["tasks"]["masakhaner"]["mean"] == pytest.approx(10.0) and row["preset"] == "smoke"
     assert _row(forced, f"xh/{fx.TEACHER}")["tasks"] == {}
     assert row["tasks"]["masakhaner"]["retention"] is None
     # a language with only a more complete smoke run uses it
     only_smoke = [r for r in recs if r["lang"] == "fr" and r["kind"] == "bench"] + [
         fx.eval_record(
-            "fr", fx.model_info("time-fr-xs", "student", "xs", "xs"), "wikiann", s, 50.0 + s, budget="smoke"
+            "fr", fx.model_info("time-fr-xs", "student", "xs", "xs"), "wikiann", s, 50.0 + s, preset="smoke"
         )
         for s in range(2)
     ]
     fr = build_leaderboard(only_smoke)
-    assert fr["languages"][0]["budget"] == "smoke"
+    assert fr["languages"][0]["preset"] == "smoke"
     assert _row(fr, "fr/time-fr-xs")["tasks"]["wikiann"]["mean"] == pytest.approx(50.5)
 
 

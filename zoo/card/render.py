@@ -145,7 +145,7 @@ def _eval_context(tasks: list[TaskResult]) -> dict[str, Any]:
                     "constant": fmt_constant(t.constant.get(metric)),
                     "retention": retention,
                     "seeds": str(len(t.seeds)) if t.evaluated else "–",
-                    "budget": t.budget or "–",
+                    "preset": t.preset or "–",
                     "protocol": PROTOCOL_LABELS.get(t.protocol or "", "–") if t.evaluated else "–",
                     "converged": f"no: still rising at max_epochs in {t.unconverged_seeds} seed(s)"
                     if t.unconverged_seeds

@@ -9,7 +9,7 @@ from typing import Any
 from zoo.card.context import Student
 from zoo.card.fmt import NOT_RECORDED, is_num
 from zoo.registry import TaskSpec
-from zoo.results import choose_budget, load_records, mean_ci95, record_protocol, retention
+from zoo.results import choose_preset, load_records, mean_ci95, record_protocol, retention
 
 
 def _latest_per_seed(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -34,7 +34,7 @@ class TaskResult:
     mean_ci95})."""
 
     task: TaskSpec
-    budget: str | None
+    preset: str | None
     student: dict[str, dict[str, Any]]
     teacher: dict[str, dict[str, Any]]
     random: dict[str, dict[str, Any]]
@@ -71,7 +71,7 @@ def collect_eval(student: Student, records: list[dict[str, Any]] | None = None) 
         and r["task"].get("name") in spec.tasks
         and r["task"].get("version") == spec.tasks[r["task"]["name"]].version
     ]
-    budget = choose_budget(current)  # the leaderboard's rule: both show the same preset's scores
+    preset = choose_preset(current)  # the leaderboard's rule: both show the same preset's scores
     out = []
     for name, task in spec.tasks.items():
         mine = [r for r in current if r["task"]["name"] == name]
@@ -80,13 +80,13 @@ def collect_eval(student: Student, records: list[dict[str, Any]] | None = None) 
             for r in mine
             if r["model"].get("revision") == student.revision
             and r["model"].get("role") in ("student", "model")
-            and r["task"].get("budget") == budget
+            and r["task"].get("preset") == preset
         ]
         if not own:
             out.append(TaskResult(task, None, {}, {}, {}, [], []))
             continue
         own = _latest_per_seed(own)
-        same = [r for r in mine if r["task"].get("budget") == budget]
+        same = [r for r in mine if r["task"].get("preset") == preset]
         teachers = [
             r for r in same if r["model"].get("role") == "teacher" and r["model"].get("id") == teacher_id
         ]
@@ -106,7 +106,7 @@ def collect_eval(student: Student, records: list[dict[str, Any]] | None = None) 
         out.append(
             TaskResult(
                 task,
-                budget,
+                preset,
                 _stats(own, task.metrics),
                 _stats(teachers, task.metrics),
                 _stats(randoms, task.metrics),

@@ -28,9 +28,9 @@ def build_cmd(
         help="Card link of students: a template with {model_id}, {lang}, {size}, e.g. a Hub URL or "
         "a relative path such as ../cards/{model_id}/README.md (default: https://huggingface.co/time/{model_id}).",
     ),
-    budget: str = typer.Option(
+    preset: str = typer.Option(
         None,
-        "--budget",
+        "--preset",
         help="Use this eval preset for every language (default: each language's most complete preset).",
     ),
 ) -> None:
@@ -40,12 +40,12 @@ def build_cmd(
 
     if results_root is not None and not results_root.is_dir():
         raise UsageError(f"--results {results_root} is not a directory")
-    board = build_leaderboard(root=results_root, card_url=card_url or DEFAULT_CARD_URL, budget=budget)
+    board = build_leaderboard(root=results_root, card_url=card_url or DEFAULT_CARD_URL, preset=preset)
     out = out or _default_out()
     paths = write_leaderboard(board, out)
     for lang in board.languages:
         n = sum(r.lang == lang.code for r in board.rows)
-        typer.echo(f"{lang.code}: {n} rows, preset {lang.budget or '-'}, {len(lang.tasks)} tasks")
+        typer.echo(f"{lang.code}: {n} rows, preset {lang.preset or '-'}, {len(lang.tasks)} tasks")
     typer.echo(f"wrote {paths['json']} ({len(board.rows)} rows from {board.n_records} records)")
     typer.echo(f"wrote {paths['html']}  (open it directly, or: zoo leaderboard serve --dir {out})")
 

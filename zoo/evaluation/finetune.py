@@ -260,12 +260,12 @@ def fit_details(
     """The details every fine-tuned record carries: head, preset, the selection curve, time, split sizes.
 
     ``phases``: seconds spent outside ``fit`` (``load``, ``tokenise``, ``score``); ``time_s`` adds
-    ``train`` and ``select`` to them. (``budget`` is the record's key for the preset name.)
+    ``train`` and ``select`` to them.
     """
     time_s = {**(phases or {}), "train": fitted.train_time_s, "select": fitted.select_time_s}
     return {
         "head": task.head,
-        "budget": preset.name,
+        "preset": preset.name,
         "protocol": preset.protocol,
         "learning_rate": preset.learning_rate,
         "best_epoch": fitted.best_epoch,

@@ -31,7 +31,7 @@ def search_path(
     lang: str, model_id: str, revision: str, task_name: str, task_version: int, preset: str
 ) -> Path:
     """Where the trials of one (model revision, task version, preset) are kept."""
-    record = record_path("eval", lang, model_id, revision, task_name, task_version, budget=preset)
+    record = record_path("eval", lang, model_id, revision, task_name, task_version, preset=preset)
     return record.parent / "lr-search" / (record.stem + ".json")
 
 

@@ -14,7 +14,7 @@ A preset's :attr:`EvalPreset.protocol` says what its scores mean:
 
 ``--set key=value`` changes a preset's fields under a new name (:func:`parse_overrides`). "Preset" is the
 one word for a recipe in code and messages; result records still carry it under their older key names
-(``task.budget``: the preset name; ``details.budget_fields``: its fields), which the record schema owns.
+(``task.preset``: the preset name; ``details.preset_fields``: its fields), which the record schema owns.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ loses no finished record and leaves no partial one. Each run trains in a scratch
 ``<work>/runs/eval/`` that is removed when the run ends; the score split's predictions are kept under
 ``<work>/predictions/`` next to the record's name.
 
-Presets: the preset name (``--set`` changes make a new name) is ``task["budget"]`` of every record and part
+Presets: the preset name (``--set`` changes make a new name) is ``task["preset"]`` of every record and part
 of its key, so scores of different recipes never overwrite, skip or average with each other. A record
 of the same name made with other preset fields (a preset changed since) stops the run with an error
 naming the fields, before any training; ``force`` replaces such records. ``variant`` stays null (it
@@ -52,7 +52,7 @@ def record_task(task: TaskSpec, preset: EvalPreset) -> dict[str, Any]:
         "version": task.version,
         "split": task.splits["score"],
         "main_metric": task.main_metric,
-        "budget": preset.name,
+        "preset": preset.name,
         "protocol": preset.protocol,
     }
 
@@ -142,13 +142,13 @@ def evaluate(
         ident = identities[id(model)]
         label = f"{model.id} · {task.name} · seed {seed}"
         key = ("eval", spec.code, model.id, ident.revision, task.name, task.version, seed)
-        existing = None if force else find_record(*key, budget=preset.name)
+        existing = None if force else find_record(*key, preset=preset.name)
         if existing is None:
             todo.append((i, label, (spec, model, ident, task, seed, preset, force)))
         elif changed := _changed_fields(existing, fields):
-            stale.append((record_path(*key, budget=preset.name), changed))
+            stale.append((record_path(*key, preset=preset.name), changed))
         else:
-            done[i] = (record_path(*key, budget=preset.name), existing, True)
+            done[i] = (record_path(*key, preset=preset.name), existing, True)
             listener.run_finished(label, existing, skipped=True)
     if stale:
         first, changed = stale[0]
@@ -184,7 +184,7 @@ def evaluate(
 def _changed_fields(record: dict[str, Any], fields: dict[str, Any]) -> list[str]:
     """The preset fields ``record`` was made with that differ from ``fields`` (none for a record that does not
     list them; a field it lacks was added since, with its default: not a change)."""
-    recorded = (record.get("details") or {}).get("budget_fields") or {}
+    recorded = (record.get("details") or {}).get("preset_fields") or {}
     fields = json.loads(json.dumps(fields))  # tuples as lists, as the record stores them
     changed = [f"{k} {recorded[k]!r} -> {v!r}" for k, v in fields.items() if recorded.get(k, v) != v]
     return changed + [f"{k} {recorded[k]!r} (no longer a field)" for k in sorted(set(recorded) - set(fields))]
@@ -242,7 +242,7 @@ def _run_one(
 ) -> tuple[Path, dict[str, Any]]:
     info = ident.info()
     target = record_path(
-        "eval", spec.code, model.id, ident.revision, task.name, task.version, seed, budget=preset.name
+        "eval", spec.code, model.id, ident.revision, task.name, task.version, seed, preset=preset.name
     )
     scratch_root = work_dir() / "runs" / "eval" / slug(spec.code) / slug(model.id)
     scratch_root.mkdir(parents=True, exist_ok=True)
@@ -306,8 +306,8 @@ def _run_one(
     wall = details.get("run_wall_s") or round(time.perf_counter() - t0, 2)
     details = {
         **details,
-        "budget": preset.name,
-        "budget_fields": dataclasses.asdict(preset),
+        "preset": preset.name,
+        "preset_fields": dataclasses.asdict(preset),
         "protocol": preset.protocol,
         "score_split": task.splits["score"],
     }

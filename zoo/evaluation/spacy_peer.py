@@ -56,7 +56,7 @@ def run_spacy_task(model: ModelRef, task: TaskSpec, seed: int, preset: EvalPrese
     details = {
         **pipeline_details(model, nlp),
         "head": "spacy pipeline (not fine-tuned)",
-        "budget": preset.name,
+        "preset": preset.name,
         "tokenisation": "gold",
         "sentence_segmentation": "gold (one Doc per gold sentence, sent_starts preset)",
         "extra_roots_attached": sum(c[1] for c in columns),

@@ -22,7 +22,7 @@ class TaskRun:
     """The outcome of one (model, task, seed) run."""
 
     scores: dict[str, float]  # percent, keys = task.metrics
-    # best_epoch, epochs_run, curve (selection curve: epoch -> main metric), split_sizes, budget (preset), ...
+    # best_epoch, epochs_run, curve (selection curve: epoch -> main metric), split_sizes, preset, ...
     details: dict[str, Any] = field(default_factory=dict)
     predictions: Path | None = None  # predictions of the score split (TSV, CoNLL-U, ...), inside out_dir
     gold: Path | None = None  # the gold file the predictions were scored against, when it is a subset

@@ -5,10 +5,10 @@ Choices (applied per language, so that no mean mixes results that are not compar
 -------------------------------------------------------------------------------------
 - Revision: each model's row uses only the records of its newest revision (the revision of its newest
   record, eval or bench); records of older revisions are counted in ``excluded.old_revision``.
-- Eval preset: scores of different presets (``task.budget``) are never averaged together. Each language
-  uses one preset (:func:`zoo.results.choose_budget`): a standard-protocol one (whole splits) before a
+- Eval preset: scores of different presets (``task.preset``) are never averaged together. Each language
+  uses one preset (:func:`zoo.results.choose_preset`): a standard-protocol one (whole splits) before a
   learning-curve one before smoke, then the most complete (most (model, task) pairs scored), then the one
-  with more seed records, then by name. ``--budget`` forces one.
+  with more seed records, then by name. ``--preset`` forces one.
 - Task version: per task, the highest version scored under the chosen preset.
 - Eval records with a runtime ``variant`` (not the eager model) are left out of task scores.
 - Mean score: the mean of the task main-metric means, only for rows that have every task scored in the
@@ -54,7 +54,7 @@ ROLE_LABELS = {
 }
 _ROLE_ORDER = {r: i for i, r in enumerate(ROLE_LABELS)}
 _SIZE_ORDER = {"xs": 0, "s": 1, "m": 2}
-_EXCLUDED = ("old_revision", "other_budget", "old_task_version", "eval_variant")
+_EXCLUDED = ("old_revision", "other_preset", "old_task_version", "eval_variant")
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
@@ -162,7 +162,7 @@ def _dedup(recs: list[dict[str, Any]], key) -> list[dict[str, Any]]:
     return list(out.values())
 
 
-def _select(recs: list[dict[str, Any]], forced_budget: str | None):
+def _select(recs: list[dict[str, Any]], forced_preset: str | None):
     """The records a language's rows use: newest revisions, one preset, newest task versions (see above)."""
     excluded: Counter = Counter()
     newest_rev = {r["model"]["id"]: r["model"]["revision"] for r in recs}  # recs are oldest first
@@ -172,16 +172,16 @@ def _select(recs: list[dict[str, Any]], forced_budget: str | None):
     evals = [r for r in keep if r["kind"] == "eval"]
     excluded["eval_variant"] = sum(r.get("variant") not in EAGER for r in evals)
     evals = [r for r in evals if r.get("variant") in EAGER]
-    budgets = Counter(r["task"].get("budget") for r in evals)
-    budget = results.choose_budget(evals, forced_budget)
-    in_budget = [r for r in evals if r["task"].get("budget") == budget]
-    excluded["other_budget"] = len(evals) - len(in_budget)
+    presets = Counter(r["task"].get("preset") for r in evals)
+    preset = results.choose_preset(evals, forced_preset)
+    in_preset = [r for r in evals if r["task"].get("preset") == preset]
+    excluded["other_preset"] = len(evals) - len(in_preset)
     version: dict[str, int] = {}
-    for r in in_budget:
+    for r in in_preset:
         name = r["task"]["name"]
         version[name] = max(version.get(name, r["task"]["version"]), r["task"]["version"])
-    scored = [r for r in in_budget if r["task"]["version"] == version[r["task"]["name"]]]
-    excluded["old_task_version"] = len(in_budget) - len(scored)
+    scored = [r for r in in_preset if r["task"]["version"] == version[r["task"]["name"]]]
+    excluded["old_task_version"] = len(in_preset) - len(scored)
     scored = _dedup(scored, lambda r: (r["model"]["id"], r["task"]["name"], r.get("seed")))
 
     def bench_key(r: dict[str, Any]) -> tuple:
@@ -191,11 +191,11 @@ def _select(recs: list[dict[str, Any]], forced_budget: str | None):
     full = [r for r in benches if not r["task"]["name"].startswith("speed-quick")]
     measured = {bench_key(r) for r in full}  # a full-protocol record wins over a --quick one
     benches = _dedup(full + [r for r in benches if r not in full and bench_key(r) not in measured], bench_key)
-    return scored, benches, budget, budgets, excluded
+    return scored, benches, preset, presets, excluded
 
 
 def _row(
-    lang: str, recs: list[dict[str, Any]], speed: dict[str, Any], budget: str | None, card_url: str
+    lang: str, recs: list[dict[str, Any]], speed: dict[str, Any], preset: str | None, card_url: str
 ) -> dict[str, Any]:
     """One model's row (without retention and means)."""
     recs = sorted(recs, key=lambda r: r.get("date") or "")
@@ -216,7 +216,7 @@ def _row(
         "size": model.get("size"),
         "params": params or None,
         "card_url": card_url_for(model["id"], role, lang, model.get("size"), card_url),
-        "budget": budget if per_task else None,
+        "preset": preset if per_task else None,
         "tasks": {name: _task_entry(per_task[name]) for name in sorted(per_task)},
         "tasks_scored": len(per_task),
         "mean_score": None,
@@ -256,10 +256,10 @@ def _add_means(rows: list[dict[str, Any]], task_names: list[str]) -> dict[str, A
     return ref
 
 
-def _language(lang: str, recs: list[dict[str, Any]], card_url: str, forced_budget: str | None):
+def _language(lang: str, recs: list[dict[str, Any]], card_url: str, forced_preset: str | None):
     """The language entry and the rows of one language."""
     recs = sorted(recs, key=lambda r: r.get("date") or "")
-    scored, benches, budget, budgets, excluded = _select(recs, forced_budget)
+    scored, benches, preset, presets, excluded = _select(recs, forced_preset)
     task_meta = {}
     for r in scored:  # oldest first: the newest record describes the task
         t = r["task"]
@@ -277,7 +277,7 @@ def _language(lang: str, recs: list[dict[str, Any]], card_url: str, forced_budge
     runtimes = {m: [runtime_entry(r) for r in mrecs if r["kind"] == "bench"] for m, mrecs in by_model.items()}
     ref_setting = reference_setting(runtimes)
     rows = [
-        _row(lang, mrecs, speed_entry(runtimes[m], ref_setting), budget, card_url)
+        _row(lang, mrecs, speed_entry(runtimes[m], ref_setting), preset, card_url)
         for m, mrecs in by_model.items()
     ]
     ref = _add_means(rows, task_names)
@@ -291,9 +291,9 @@ def _language(lang: str, recs: list[dict[str, Any]], card_url: str, forced_budge
     info = {
         "code": lang,
         "name": _language_name(lang),
-        "budget": budget,
+        "preset": preset,
         "protocol": results.record_protocol(scored[-1]) if scored else None,
-        "budgets": {str(b): n for b, n in sorted(budgets.items(), key=lambda kv: str(kv[0]))},
+        "presets": {str(b): n for b, n in sorted(presets.items(), key=lambda kv: str(kv[0]))},
         "tasks": [task_meta[n] for n in task_names],
         "retention_reference": ref["model_id"] if ref else None,
         "speed_setting": speed_setting,
@@ -318,7 +318,7 @@ def build_leaderboard(
     *,
     root: Path | None = None,
     card_url: str = DEFAULT_CARD_URL,
-    budget: str | None = None,
+    preset: str | None = None,
 ) -> Leaderboard:
     """The leaderboard (``time-zoo/leaderboard@1``) from ``records`` or the store at ``root``."""
     try:
@@ -340,7 +340,7 @@ def build_leaderboard(
         by_lang[rec["lang"]].append(rec)
     languages, rows = [], []
     for lang in sorted(by_lang):
-        info, lang_rows = _language(lang, by_lang[lang], card_url, budget)
+        info, lang_rows = _language(lang, by_lang[lang], card_url, preset)
         languages.append(info)
         rows.extend(lang_rows)
     document = {

@@ -59,7 +59,7 @@ class Excluded(_Part):
     """Records of the language left out of its rows, by reason."""
 
     old_revision: int = Field(ge=0)
-    other_budget: int = Field(ge=0)
+    other_preset: int = Field(ge=0)
     old_task_version: int = Field(ge=0)
     eval_variant: int = Field(ge=0)
 
@@ -82,9 +82,9 @@ class Language(_Part):
 
     code: str
     name: str
-    budget: str | None = Field(description="the eval preset whose scores are shown")
+    preset: str | None = Field(description="the eval preset whose scores are shown")
     protocol: Protocol | None = Field(description="the protocol of the language's chosen preset")
-    budgets: dict[str, int] = Field(description="eval records per preset")
+    presets: dict[str, int] = Field(description="eval records per preset")
     tasks: list[LanguageTask]
     retention_reference: str | None = Field(description="the teacher row that retention is relative to")
     speed_setting: SpeedSetting | None
@@ -200,7 +200,7 @@ class Row(_Part):
     size: str | None
     params: Params | None
     card_url: str | None
-    budget: str | None
+    preset: str | None
     tasks: dict[str, TaskScore]
     tasks_scored: int = Field(ge=0)
     mean_score: float | None = Field(description="mean of the task means; null unless every task is scored")

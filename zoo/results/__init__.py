@@ -6,7 +6,7 @@ from zoo.results.provenance import environment, git_commit
 from zoo.results.record import ROLES, SCHEMA, Environment, ModelInfo, ResultRecord, TaskInfo
 from zoo.results.select import (
     PROTOCOL_LABELS,
-    choose_budget,
+    choose_preset,
     mean_ci95,
     record_protocol,
     retention,
@@ -16,6 +16,6 @@ from zoo.results.store import find_record, load_records, make_record, record_pat
 
 __all__ = [
     "PROTOCOL_LABELS", "ROLES", "SCHEMA", "Environment", "ModelInfo", "ResultRecord", "TaskInfo",
-    "choose_budget", "environment", "find_record", "git_commit", "load_records", "make_record", "mean_ci95",
+    "choose_preset", "environment", "find_record", "git_commit", "load_records", "make_record", "mean_ci95",
     "record_path", "record_protocol", "retention", "retention_text", "save_record", "slug",
 ]

@@ -4,7 +4,7 @@ One JSON file per (model, revision, task, version, preset, seed, variant)::
 
     {"schema": "time-zoo/result@1", "kind": "eval" | "bench", "lang": "xh",
      "model": {"id", "revision", "role", "size", "path", "params": {"total", "embedding", "encoder"}},
-     "task": {"name", "version", eval: "family", "split", "main_metric", "budget" (preset), "protocol"},
+     "task": {"name", "version", eval: "family", "split", "main_metric", "preset", "protocol"},
      "seed": 0 | null, "variant": null | "onnx-int8" | ...,
      "scores": {metric: value (percent for task metrics)}, "details": {...},
      "wall_time_s": float, "environment": {...}, "date": ISO-8601 UTC}
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
 from zoo.schema import Part, Record
@@ -52,7 +52,7 @@ class TaskInfo(Part):
     family: str | None = None
     split: str | None = None
     main_metric: str | None = None
-    budget: str | None = None  # eval: the preset name (kept as "budget" so old records keep their keys)
+    preset: str | None = None  # eval: the preset name (records before 2026-12-02 called it "budget")
     protocol: str | None = None
 
 
@@ -88,6 +88,20 @@ class ResultRecord(Record):
     date: str
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=())
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_was_budget(cls, data: Any) -> Any:
+        """Older records named the preset "budget" (``task.budget``, ``details.budget_fields``)."""
+        renamed = {"budget": "preset", "budget_fields": "preset_fields"}
+        if not isinstance(data, dict):
+            return data
+        task, details = data.get("task"), data.get("details")
+        if isinstance(task, dict) and "budget" in task:
+            data = {**data, "task": {renamed.get(k, k): v for k, v in task.items()}}
+        if isinstance(details, dict) and ("budget" in details or "budget_fields" in details):
+            data = {**data, "details": {renamed.get(k, k): v for k, v in details.items()}}
+        return data
 
     @field_validator("date")
     @classmethod

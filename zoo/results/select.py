@@ -28,14 +28,14 @@ def mean_ci95(values: list[float]) -> dict[str, Any]:
 
 def record_protocol(record: dict[str, Any]) -> str:
     """The protocol of an eval record: ``standard``, ``learning-curve`` or ``smoke`` (see
-    :mod:`zoo.evaluation.presets`); older records get theirs from their stored budget fields."""
+    :mod:`zoo.evaluation.presets`); older records get theirs from their stored preset fields."""
     from zoo.evaluation.presets import protocol_of
 
     task = record.get("task") or {}
     if task.get("protocol"):
         return task["protocol"]
-    fields = (record.get("details") or {}).get("budget_fields") or {}
-    return protocol_of(str(task.get("budget")), fields)
+    fields = (record.get("details") or {}).get("preset_fields") or {}
+    return protocol_of(str(task.get("preset")), fields)
 
 
 PROTOCOL_LABELS = {
@@ -45,7 +45,7 @@ PROTOCOL_LABELS = {
 }
 
 
-def choose_budget(evals: list[dict[str, Any]], forced: str | None = None) -> str | None:
+def choose_preset(evals: list[dict[str, Any]], forced: str | None = None) -> str | None:
     """The eval preset whose scores a language shows (leaderboard and cards alike): ``forced``, else a
     standard-protocol preset before a learning-curve one before smoke, then the most complete one (most
     (model, task) pairs scored), then most records, then name."""
@@ -56,7 +56,7 @@ def choose_budget(evals: list[dict[str, Any]], forced: str | None = None) -> str
     rank: dict[str | None, int] = {}
     order = {"standard": 0, "learning-curve": 1, "smoke": 2}
     for r in evals:
-        b = r["task"].get("budget")
+        b = r["task"].get("preset")
         pairs[b].add((r["model"]["id"], r["task"]["name"]))
         count[b] += 1
         rank[b] = min(rank.get(b, 9), order.get(record_protocol(r), 3))

@@ -71,12 +71,12 @@ def record_path(
     seed: int | None = None,
     variant: str | None = None,
     root: Path | None = None,
-    budget: str | None = None,
+    preset: str | None = None,
 ) -> Path:
-    """Where the record with this key lives (``budget``: the eval preset, ``task["budget"]``)."""
+    """Where the record with this key lives (``preset``: the eval preset, ``task["preset"]``)."""
     parts = [kind, slug(task_name), f"v{task_version}", f"r{slug(revision)}"]
-    if budget:
-        parts.append(f"preset-{slug(budget)}")
+    if preset:
+        parts.append(f"preset-{slug(preset)}")
     if seed is not None:
         parts.append(f"seed{seed}")
     if variant:
@@ -95,7 +95,7 @@ def _path_of(record: dict[str, Any], root: Path | None) -> Path:
         record.get("seed"),
         record.get("variant"),
         root,
-        budget=record["task"].get("budget"),
+        preset=record["task"].get("preset"),
     )
 
 
@@ -117,11 +117,11 @@ def find_record(
     seed: int | None = None,
     variant: str | None = None,
     root: Path | None = None,
-    budget: str | None = None,
+    preset: str | None = None,
 ) -> dict[str, Any] | None:
     """The stored record with this key, or None."""
     path = record_path(
-        kind, lang, model_id, revision, task_name, task_version, seed, variant, root, budget=budget
+        kind, lang, model_id, revision, task_name, task_version, seed, variant, root, preset=preset
     )
     return ResultRecord.read(path).to_json() if path.is_file() else None
 

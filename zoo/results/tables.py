@@ -47,11 +47,11 @@ def _distilled_from(model: dict[str, Any]) -> str | None:
     return teacher if isinstance(teacher, str) else data.get("teacher_id")
 
 
-def summarize(records: list[dict[str, Any]], spec: LanguageSpec | None = None, budget: str | None = None
+def summarize(records: list[dict[str, Any]], spec: LanguageSpec | None = None, preset: str | None = None
               ) -> list[dict[str, Any]]:
     """Rows of the table, one per (task, version, preset), from ``kind="eval"`` records.
 
-    Each row: ``task, version, budget, metric, models`` (list of ``{id, role, size, revision, mean, ci95, n,
+    Each row: ``task, version, preset, metric, models`` (list of ``{id, role, size, revision, mean, ci95, n,
     values, seeds, unconverged_seeds}`` in column order) and ``retention`` (``{student id: {"teacher",
     "percent"}}``).
     """
@@ -60,14 +60,14 @@ def summarize(records: list[dict[str, Any]], spec: LanguageSpec | None = None, b
         if rec.get("kind") != "eval":
             continue
         task = rec["task"]
-        preset = task.get("budget", "?")
-        if budget is not None and preset != budget:
+        name_of_preset = task.get("preset", "?")
+        if preset is not None and name_of_preset != preset:
             continue
-        group = groups.setdefault((task["name"], task["version"], preset), {})
+        group = groups.setdefault((task["name"], task["version"], name_of_preset), {})
         group.setdefault(rec["model"]["id"], []).append(rec)
     order = list(spec.tasks) if spec else []
     rows = []
-    for (name, version, preset), by_model in sorted(
+    for (name, version, group_preset), by_model in sorted(
         groups.items(), key=lambda kv: (order.index(kv[0][0]) if kv[0][0] in order else len(order), kv[0])
     ):
         models = []
@@ -99,7 +99,7 @@ def summarize(records: list[dict[str, Any]], spec: LanguageSpec | None = None, b
         for m in models:
             m.pop("path", None)
         protocol = record_protocol(next(iter(by_model.values()))[0])
-        rows.append({"task": name, "version": version, "budget": preset, "protocol": protocol,
+        rows.append({"task": name, "version": version, "preset": group_preset, "protocol": protocol,
                      "metric": models[0]["metric"], "models": models, "retention": ratios})
     return rows
 
@@ -114,10 +114,10 @@ def _converged(record: dict[str, Any]) -> bool:
     return (d.get("best_epoch") or 0) < (d.get("epochs_run") or 0)
 
 
-def load_summary(lang: str, spec: LanguageSpec | None = None, budget: str | None = None,
+def load_summary(lang: str, spec: LanguageSpec | None = None, preset: str | None = None,
                  root: Path | None = None) -> list[dict[str, Any]]:
     """:func:`summarize` over the stored eval records of a language."""
-    return summarize(load_records(lang, kind="eval", root=root), spec, budget)
+    return summarize(load_records(lang, kind="eval", root=root), spec, preset)
 
 
 def _cell(m: dict[str, Any]) -> str:
@@ -160,7 +160,7 @@ def render_table(rows: list[dict[str, Any]], title: str = "Results"):
         by_id = {m["id"]: m for m in row["models"]}
         protocol = row.get("protocol", "standard")
         label = PROTOCOL_LABELS.get(protocol, protocol)
-        cells = [f"{row['task']} ({row['metric']})", f"{row['budget']} ({label})"]
+        cells = [f"{row['task']} ({row['metric']})", f"{row['preset']} ({label})"]
         cells += [_cell(by_id[m["id"]]) if m["id"] in by_id else "-" for m in ordered]
         ret = row["retention"]
         cells += [retention_text(ret[s]) if s in ret else "-" for s in students]
