@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from zoo.cli.distill import parse_sets
 from zoo.distill.presets import PRESETS, get_preset
 from zoo.errors import UsageError
+from zoo.overrides import parse_sets
 
 
 def test_time_gpu_is_times_recipe():

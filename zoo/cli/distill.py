@@ -13,18 +13,7 @@ from pathlib import Path
 import typer
 
 from zoo.cli.app import app
-from zoo.errors import UsageError
-
-
-def parse_sets(items: list[str]) -> dict[str, str]:
-    """``["max_steps=200", "bf16=true"]`` -> ``{"max_steps": "200", "bf16": "true"}``."""
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--set {item!r}: expected FIELD=VALUE, e.g. --set max_steps=200")
-        out[key.strip()] = value
-    return out
+from zoo.overrides import parse_sets
 
 
 @app.command("distill")

@@ -8,11 +8,11 @@
 from __future__ import annotations
 
 import dataclasses
-import typing
 from dataclasses import dataclass
-from typing import Any, get_type_hints
+from typing import Any
 
 from zoo.errors import UsageError
+from zoo.overrides import apply_overrides
 
 
 @dataclass
@@ -123,29 +123,6 @@ class TimeGpuPreset(Preset):
 PRESETS: dict[str, type[Preset]] = {"smoke": SmokePreset, "cpu": CpuPreset, "time-gpu": TimeGpuPreset}
 
 
-def _coerce(field: str, typ: Any, raw: str) -> Any:
-    args = typing.get_args(typ)
-    optional = type(None) in args
-    base = next((a for a in args if a is not type(None)), typ) if args else typ
-    text = raw.strip()
-    if optional and text.lower() in ("none", "null", ""):
-        return None
-    try:
-        if base is bool:
-            if text.lower() in ("1", "true", "yes", "on"):
-                return True
-            if text.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
-        if base is int:
-            return int(text.replace("_", ""))
-        if base is float:
-            return float(text)
-    except ValueError:
-        raise UsageError(f"--set {field}={raw}: expected {getattr(base, '__name__', base)}") from None
-    return text
-
-
 def get_preset(name: str, overrides: dict[str, Any] | None = None) -> Preset:
     """The preset ``name`` with ``overrides`` (strings from ``--set`` are converted to the field's type)."""
     if name not in PRESETS:
@@ -154,21 +131,7 @@ def get_preset(name: str, overrides: dict[str, Any] | None = None) -> Preset:
         guess = did_you_mean(name, list(PRESETS))
         hint = f"did you mean '{guess}'? " if guess else ""
         raise UsageError(f"unknown preset '{name}'", hint=f"{hint}presets: {', '.join(PRESETS)}")
-    preset = PRESETS[name]()
-    hints = get_type_hints(PRESETS[name])
-    fields = {f.name for f in dataclasses.fields(preset)} - {"name"}
-    values = {}
-    for key, value in (overrides or {}).items():
-        if key not in fields:
-            from zoo.errors import did_you_mean
-
-            guess = did_you_mean(key, sorted(fields))
-            hint = f"did you mean '{guess}'? " if guess else ""
-            raise UsageError(
-                f"unknown preset field '{key}'", hint=f"{hint}fields: {', '.join(sorted(fields))}"
-            )
-        values[key] = _coerce(key, hints[key], value) if isinstance(value, str) else value
-    preset = dataclasses.replace(preset, **values)
+    preset = apply_overrides(PRESETS[name](), overrides)
     validate(preset)
     return preset
 

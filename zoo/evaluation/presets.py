@@ -20,12 +20,12 @@ one word for a recipe in code and messages; result records still carry it under 
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from zoo.errors import UsageError
+from zoo.overrides import apply_overrides, parse_sets
 
 PROTOCOLS = ("standard", "learning-curve", "smoke")
 
@@ -51,13 +51,9 @@ class EvalPreset:
     eval_batch_size: int = 64  # prediction batches (length-sorted, no gradients)
     bf16: str = "auto"  # auto: a short probe keeps bf16 autocast only where it trains faster; on | off
 
-    def override(self, **changes) -> EvalPreset:
-        """A copy with some fields changed (CLI ``--set key=value``)."""
-        names = {f.name for f in dataclasses.fields(self)}
-        for key in changes:
-            if key not in names:
-                raise UsageError(f"unknown preset field '{key}'", hint=", ".join(sorted(names)))
-        return dataclasses.replace(self, **changes)
+    def override(self, **changes: Any) -> EvalPreset:
+        """A copy with some fields changed (typed values; the CLI's ``--set`` is :func:`parse_overrides`)."""
+        return apply_overrides(self, changes, fixed=())
 
     @property
     def protocol(self) -> str:
@@ -154,40 +150,15 @@ def get_preset(name: str) -> EvalPreset:
     return PRESETS[name]
 
 
-_SET = re.compile(r"^(\w+)=(.+)$")
 
 
 def parse_overrides(preset: EvalPreset, items: Iterable[str] | None) -> EvalPreset:
-    """Apply ``--set key=value`` to a preset; the result is named ``<preset>+key=value,...``."""
-    items = list(items or [])
-    if not items:
+    """Apply ``--set key=value`` (:mod:`zoo.overrides`) to a preset; the result is named
+    ``<preset>+key=value,...``, so its records never mix with the preset's own."""
+    sets = parse_sets(items)
+    if not sets:
         return preset
-    changes: dict[str, Any] = {}
-    for item in items:
-        m = _SET.match(item.strip())
-        if not m:
-            raise UsageError(f"--set {item!r} is not key=value")
-        key, raw = m.groups()
-        if key == "name":
-            raise UsageError("--set cannot rename a preset", hint="the name is derived from the changes")
-        current = getattr(preset, key, None)
-        if not hasattr(preset, key):
-            preset.override(**{key: raw})  # raises: unknown field, with the list of fields
-        try:
-            if raw.lower() in ("none", "null"):
-                value: Any = None
-            elif isinstance(current, tuple):
-                value = tuple(float(x) for x in raw.split(",") if x.strip())
-            elif isinstance(current, bool):
-                value = raw.lower() in ("1", "true", "yes")
-            elif isinstance(current, float):
-                value = float(raw)
-            elif isinstance(current, int) or current is None:
-                value = int(raw)
-            else:
-                value = raw
-        except ValueError:
-            raise UsageError(f"--set {key}: {raw!r} is not a {type(current).__name__}") from None
-        changes[key] = value
-    name = preset.name + "+" + ",".join(f"{k}={v}" for k, v in sorted(changes.items()))
-    return preset.override(**changes, name=name)
+    changed = apply_overrides(preset, sets)
+    values = {k: getattr(changed, k) for k in sets}
+    name = preset.name + "+" + ",".join(f"{k}={v}" for k, v in sorted(values.items()))
+    return dataclasses.replace(changed, name=name)
