@@ -10,7 +10,7 @@ import pytest
 
 from zoo.bench.record import BenchRecord, find_bench_record, load_bench_records
 from zoo.errors import ZooError
-from zoo.results import ModelInfo, make_record, save_record
+from zoo.results import ModelInfo, RecordKey, make_record, save_record
 
 INFO = ModelInfo(id="time-xh-xs", revision="r1", role="student", size="xs")
 
@@ -39,7 +39,7 @@ def test_old_records_read_and_keep_their_keys(tmp_path):
     assert rec.runtime == "eager" and rec.measured and rec.details.agreement.ok
     assert rec.model.params == {}  # {} stays {}
     assert rec.to_json()["model"]["params"] == {}
-    found = find_bench_record("xh", INFO.id, INFO.revision, "speed", 1, None, root=tmp_path)
+    found = find_bench_record(RecordKey("bench", "xh", INFO.id, INFO.revision, "speed", 1), root=tmp_path)
     assert found == rec and found.path(tmp_path) == path
 
 

@@ -25,7 +25,7 @@ from zoo.evaluation.runner import evaluate
 from zoo.models import resolve_models
 from zoo.paths import work_dir
 from zoo.registry import get_language
-from zoo.results import SCHEMA, ModelInfo, find_record, load_records, make_record, save_record
+from zoo.results import SCHEMA, ModelInfo, RecordKey, find_record, load_records, make_record, save_record
 
 TASKS = ["masakhaner", "afrixnli", "masakhanews"]
 
@@ -256,9 +256,9 @@ def test_presets_never_share_a_record():
 
     a, b = save_record(rec("smoke", 1.0)), save_record(rec("default", 2.0))
     assert a != b
-    key = ("eval", "xh", "m", "r1", "afrixnli", 1, 0)
-    assert find_record(*key, preset="smoke")["scores"] == {"accuracy": 1.0}
-    assert find_record(*key, preset="default")["scores"] == {"accuracy": 2.0}
+    key = RecordKey("eval", "xh", "m", "r1", "afrixnli", 1, 0, preset="smoke")
+    assert find_record(key)["scores"] == {"accuracy": 1.0}
+    assert find_record(dataclasses.replace(key, preset="default"))["scores"] == {"accuracy": 2.0}
     with pytest.raises(ZooError, match="already exists"):
         save_record(rec("smoke", 3.0))
 

@@ -20,7 +20,7 @@ from pydantic import ConfigDict, Field
 
 from zoo.bench.record_parts import BenchDetails
 from zoo.paths import results_dir
-from zoo.results import SCHEMA, Environment, ModelInfo, environment, record_path, slug
+from zoo.results import SCHEMA, Environment, ModelInfo, RecordKey, environment, slug
 from zoo.schema import Part, Record
 
 
@@ -112,45 +112,16 @@ class BenchRecord(Record):
 
     def path(self, root: Path | None = None) -> Path:
         """Where this record lives in the results store."""
-        return bench_record_path(
-            self.lang,
-            self.model.id,
-            self.model.revision,
-            self.task.name,
-            self.task.version,
-            self.variant,
-            root,
-        )
+        return RecordKey.of(self.to_json()).path(root)
 
     def save(self, root: Path | None = None) -> Path:
         """Write to the results store (atomically; a rerun replaces the record of the same key)."""
         return self.write(self.path(root))
 
 
-def bench_record_path(
-    lang: str,
-    model_id: str,
-    revision: str,
-    task_name: str,
-    task_version: int,
-    variant: str | None,
-    root: Path | None = None,
-) -> Path:
-    """The results-store path of a bench record (:func:`zoo.results.record_path` with ``kind="bench"``)."""
-    return record_path("bench", lang, model_id, revision, task_name, task_version, None, variant, root)
-
-
-def find_bench_record(
-    lang: str,
-    model_id: str,
-    revision: str,
-    task_name: str,
-    task_version: int,
-    variant: str | None,
-    root: Path | None = None,
-) -> BenchRecord | None:
-    """The stored bench record with this key, or None."""
-    path = bench_record_path(lang, model_id, revision, task_name, task_version, variant, root)
+def find_bench_record(key: RecordKey, root: Path | None = None) -> BenchRecord | None:
+    """The stored bench record with this key (``kind="bench"``), or None."""
+    path = key.path(root)
     return BenchRecord.read(path) if path.is_file() else None
 
 

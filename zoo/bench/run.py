@@ -28,6 +28,7 @@ from zoo.bench.roofline import measure_roofline
 from zoo.errors import ZooError
 from zoo.models import ModelRef
 from zoo.registry import LanguageSpec
+from zoo.results import RecordKey
 
 
 @dataclass
@@ -83,7 +84,8 @@ def run_bench(
         missing = []
         name_of_task = peer_config(cfg).task()["name"] if ref.role == "peer" else task["name"]
         for name in (PEER_RUNTIME,) if ref.role == "peer" else cfg.runtimes:
-            old = find_bench_record(spec.code, ref.id, revision, name_of_task, TASK_VERSION, variant=name)
+            key = RecordKey("bench", spec.code, ref.id, revision, name_of_task, TASK_VERSION, variant=name)
+            old = find_bench_record(key)
             if old is not None and not force:
                 summary.skipped.append(old)
             else:

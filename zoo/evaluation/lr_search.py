@@ -22,7 +22,7 @@ from typing import Any
 from zoo.errors import ZooError
 from zoo.evaluation.types import TaskRun
 from zoo.fileio import write_json_atomic
-from zoo.results import record_path
+from zoo.results import RecordKey
 
 SCHEMA = "time-zoo/lr-search@1"
 
@@ -31,7 +31,7 @@ def search_path(
     lang: str, model_id: str, revision: str, task_name: str, task_version: int, preset: str
 ) -> Path:
     """Where the trials of one (model revision, task version, preset) are kept."""
-    record = record_path("eval", lang, model_id, revision, task_name, task_version, preset=preset)
+    record = RecordKey("eval", lang, model_id, revision, task_name, task_version, preset=preset).path()
     return record.parent / "lr-search" / (record.stem + ".json")
 
 

@@ -41,7 +41,7 @@ from zoo.models import (
 )
 from zoo.paths import work_dir
 from zoo.registry import LanguageSpec, TaskSpec
-from zoo.results import ModelInfo, find_record, make_record, record_path, save_record, slug
+from zoo.results import ModelInfo, RecordKey, find_record, make_record, save_record, slug
 
 
 def record_task(task: TaskSpec, preset: EvalPreset) -> dict[str, Any]:
@@ -141,14 +141,15 @@ def evaluate(
     for i, (model, task, seed) in enumerate(plan):
         ident = identities[id(model)]
         label = f"{model.id} · {task.name} · seed {seed}"
-        key = ("eval", spec.code, model.id, ident.revision, task.name, task.version, seed)
-        existing = None if force else find_record(*key, preset=preset.name)
+        key = RecordKey("eval", spec.code, model.id, ident.revision, task.name, task.version, seed,
+                        preset=preset.name)
+        existing = None if force else find_record(key)
         if existing is None:
             todo.append((i, label, (spec, model, ident, task, seed, preset, force)))
         elif changed := _changed_fields(existing, fields):
-            stale.append((record_path(*key, preset=preset.name), changed))
+            stale.append((key.path(), changed))
         else:
-            done[i] = (record_path(*key, preset=preset.name), existing, True)
+            done[i] = (key.path(), existing, True)
             listener.run_finished(label, existing, skipped=True)
     if stale:
         first, changed = stale[0]
@@ -241,9 +242,9 @@ def _run_one(
     force: bool,
 ) -> tuple[Path, dict[str, Any]]:
     info = ident.info()
-    target = record_path(
+    target = RecordKey(
         "eval", spec.code, model.id, ident.revision, task.name, task.version, seed, preset=preset.name
-    )
+    ).path()
     scratch_root = work_dir() / "runs" / "eval" / slug(spec.code) / slug(model.id)
     scratch_root.mkdir(parents=True, exist_ok=True)
     grid = preset.search_grid if model.role not in UNTRAINED_ROLES else (preset.learning_rate,)

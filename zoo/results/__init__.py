@@ -12,10 +12,10 @@ from zoo.results.select import (
     retention,
     retention_text,
 )
-from zoo.results.store import find_record, load_records, make_record, record_path, save_record, slug
+from zoo.results.store import RecordKey, find_record, load_records, make_record, save_record, slug
 
 __all__ = [
-    "PROTOCOL_LABELS", "ROLES", "SCHEMA", "Environment", "ModelInfo", "ResultRecord", "TaskInfo",
+    "PROTOCOL_LABELS", "ROLES", "RecordKey", "SCHEMA", "Environment", "ModelInfo", "ResultRecord", "TaskInfo",
     "choose_preset", "environment", "find_record", "git_commit", "load_records", "make_record", "mean_ci95",
-    "record_path", "record_protocol", "retention", "retention_text", "save_record", "slug",
+    "record_protocol", "retention", "retention_text", "save_record", "slug",
 ]

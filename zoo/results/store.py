@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import re
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,68 +61,52 @@ def make_record(
     return ResultRecord.from_json(record, source=f"a new {kind} record").to_json()
 
 
-def record_path(
-    kind: str,
-    lang: str,
-    model_id: str,
-    revision: str,
-    task_name: str,
-    task_version: int,
-    seed: int | None = None,
-    variant: str | None = None,
-    root: Path | None = None,
-    preset: str | None = None,
-) -> Path:
-    """Where the record with this key lives (``preset``: the eval preset, ``task["preset"]``)."""
-    parts = [kind, slug(task_name), f"v{task_version}", f"r{slug(revision)}"]
-    if preset:
-        parts.append(f"preset-{slug(preset)}")
-    if seed is not None:
-        parts.append(f"seed{seed}")
-    if variant:
-        parts.append(slug(variant))
-    return (root or results_dir()) / slug(lang) / slug(model_id) / ("_".join(parts) + ".json")
+@dataclass(frozen=True)
+class RecordKey:
+    """What identifies a record, and so its file: kind, language, model and revision, task and version, the
+    eval preset, the seed, and the bench variant (runtime)."""
 
+    kind: str
+    lang: str
+    model_id: str
+    revision: str
+    task_name: str
+    task_version: int
+    seed: int | None = None
+    variant: str | None = None
+    preset: str | None = None
 
-def _path_of(record: dict[str, Any], root: Path | None) -> Path:
-    return record_path(
-        record["kind"],
-        record["lang"],
-        record["model"]["id"],
-        record["model"]["revision"],
-        record["task"]["name"],
-        record["task"]["version"],
-        record.get("seed"),
-        record.get("variant"),
-        root,
-        preset=record["task"].get("preset"),
-    )
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> RecordKey:
+        """The key of a record (dict)."""
+        model, task = record["model"], record["task"]
+        return cls(record["kind"], record["lang"], model["id"], model["revision"], task["name"],
+                   task["version"], record.get("seed"), record.get("variant"), task.get("preset"))
+
+    def path(self, root: Path | None = None) -> Path:
+        """Where the record lives: ``<root>/<lang>/<model>/<kind>_<task>_v<version>_r<revision>[_preset-<p>]
+        [_seed<n>][_<variant>].json`` (``root``: the results store)."""
+        parts = [self.kind, slug(self.task_name), f"v{self.task_version}", f"r{slug(self.revision)}"]
+        if self.preset:
+            parts.append(f"preset-{slug(self.preset)}")
+        if self.seed is not None:
+            parts.append(f"seed{self.seed}")
+        if self.variant:
+            parts.append(slug(self.variant))
+        return (root or results_dir()) / slug(self.lang) / slug(self.model_id) / ("_".join(parts) + ".json")
 
 
 def save_record(record: dict[str, Any], force: bool = False, root: Path | None = None) -> Path:
     """Write a record atomically; an existing record is kept unless ``force`` (never overwritten silently)."""
-    path = _path_of(record, root)
+    path = RecordKey.of(record).path(root)
     if path.exists() and not force:
         raise ZooError(f"result already exists: {path}", hint="pass --force to recompute it")
     return ResultRecord.from_json(record, source=path).write(path)
 
 
-def find_record(
-    kind: str,
-    lang: str,
-    model_id: str,
-    revision: str,
-    task_name: str,
-    task_version: int,
-    seed: int | None = None,
-    variant: str | None = None,
-    root: Path | None = None,
-    preset: str | None = None,
-) -> dict[str, Any] | None:
+def find_record(key: RecordKey, root: Path | None = None) -> dict[str, Any] | None:
     """The stored record with this key, or None."""
-    path = record_path(
-        kind, lang, model_id, revision, task_name, task_version, seed, variant, root, preset=preset
-    )
+    path = key.path(root)
     return ResultRecord.read(path).to_json() if path.is_file() else None
 
 
