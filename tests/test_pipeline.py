@@ -87,7 +87,7 @@ def finished_run(tmp_path_factory, data_root) -> tuple[Path, dict[str, object]]:
     assert f"- **Training**: {distilled['steps']} steps" in card
     assert f"best step {distilled['best_step']}, held-out loss" in card
     assert f"{distilled['heldout_loss_at_step_0']:.4f} at step 0" in card
-    vocab = record["vocab"]  # the vocabulary line carries the numbers zoo distill wrote (it said "not recorded")
+    vocab = record["vocab"]  # the vocabulary line has the numbers zoo distill wrote (once "not recorded")
     [line] = [x for x in card.splitlines() if x.startswith("- Vocabulary:")]
     assert f"{vocab['teacher_pieces']:,}" in line and f"{vocab['kept_pieces']:,}" in line
     assert "not recorded" not in line
