@@ -356,3 +356,45 @@ def test_cli_table_json_and_errors(tmp_path, capsys):
     assert run(str(gold), str(tmp_path / "nope.conllu")) not in (0, None)
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: cannot read") and "\n" not in err
+
+
+# ----------------------------------------------------------------------------- zoo.evaluation.metrics
+
+
+def test_ud_text_scores_join_items_and_close_them():
+    from zoo.evaluation.metrics import ud_text_scores
+
+    gold = conllu("1 Hi hi INTJ _ _ 0 root\n2 . . PUNCT _ _ 1 punct", "1 Go go VERB _ _ 0 root")
+    system = conllu("1 Hi hi NOUN _ _ 0 root\n2 . . PUNCT _ _ 1 punct", "1 Go go VERB _ _ 0 root")
+    # one sentence an item, the final empty line left out (CR LF too): the same text as the whole files
+    items = [x.rstrip("\n") for x in gold.split("\n\n") if x.strip()]
+    sys_items = [system.split("\n\n")[0].replace("\n", "\r\n"), system.split("\n\n")[1]]
+    by_item = ud_text_scores(items, sys_items, counts=True)
+    assert by_item == ud_text_scores([gold], [system], counts=True)
+    # UPOS by hand: 3 words, "Hi" wrong
+    assert by_item["UPOS"] == pytest.approx({"precision": 200 / 3, "recall": 200 / 3, "f1": 200 / 3,
+                                             "aligned_accuracy": 200 / 3, "correct": 2, "gold_total": 3,
+                                             "system_total": 3, "aligned_total": 3})
+    assert by_item["Sentences"]["f1"] == 100.0
+    assert list(by_item) == list(METRICS)
+
+
+def test_ud_scores_of_files_equal_those_of_their_text(tmp_path):
+    from zoo.evaluation.metrics import ud_scores, ud_text_scores
+
+    gold, system = tmp_path / "gold.conllu", tmp_path / "system.conllu"
+    gold.write_text(FR_GOLD, encoding="utf-8")
+    system.write_text(FR_SYSTEM_BADSPLIT, encoding="utf-8")
+    assert ud_scores(gold, system) == ud_text_scores([FR_GOLD], [FR_SYSTEM_BADSPLIT])
+    assert ud_scores(gold, system)["Words"]["f1"] == pytest.approx(500 / 6)  # 5 of 6 words, as above
+
+
+def test_ud_text_scores_errors():
+    from zoo.errors import ZooError
+    from zoo.evaluation.metrics import ud_text_scores
+
+    with pytest.raises(ZooError, match="pass lists of CoNLL-U texts"):
+        ud_text_scores(GOOD, GOOD)
+    # the line of the joined text: GOOD is 3 lines, the bad HEAD is on the second item's line 2
+    with pytest.raises(DataError, match=r"<system>:5: HEAD '3' points outside of the sentence"):
+        ud_text_scores([GOOD, GOOD], [GOOD, GOOD.replace("1\tpunct", "3\tpunct")])

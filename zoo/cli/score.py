@@ -2,7 +2,9 @@
 
 ``zoo score ud GOLD.conllu SYSTEM.conllu`` prints the CoNLL 2018 shared-task table (the official
 script's ``--verbose`` output); ``--json`` prints metric → {precision, recall, f1, aligned_accuracy}
-in percent; ``--verbose`` adds the raw counts (a second table, or count fields in the JSON).
+in percent; ``--verbose`` adds the raw counts (a second table, or count fields in the JSON). The JSON is
+:func:`zoo.evaluation.metrics.ud_scores`, the function the ``conll18_ud`` evaluate module
+(:mod:`zoo.metrics`) computes through too.
 """
 
 from __future__ import annotations
@@ -35,12 +37,13 @@ def score_ud(
     ),
 ) -> None:
     """CoNLL 2018 UD metrics: Tokens … LAS, CLAS, MLAS, BLEX (as conll18_ud_eval.py)."""
-    from zoo.evaluation.ud.conll18 import evaluate_conllu, format_table, scores_to_json
+    from zoo.evaluation.metrics import ud_scores
+    from zoo.evaluation.ud.conll18 import evaluate_conllu, format_table
 
-    scores = evaluate_conllu(gold, system)
     if as_json:
-        typer.echo(json.dumps(scores_to_json(scores, counts=verbose), indent=2))
+        typer.echo(json.dumps(ud_scores(gold, system, counts=verbose), indent=2))
         return
+    scores = evaluate_conllu(gold, system)
     typer.echo(format_table(scores))
     if verbose:
         typer.echo("")
