@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from zoo.cli.app import app
+from zoo.cli.app import app, options
 from zoo.errors import ZooError
 
 COMMAND_MODULES = [
@@ -29,7 +29,6 @@ COMMAND_MODULES = [
     "bench",
 ]
 
-_debug = False
 
 
 @app.callback()
@@ -38,10 +37,9 @@ def _global_options(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
 ) -> None:
     """TiME Zoo: tiny monolingual encoders, distilled, evaluated, benchmarked and published."""
-    global _debug
     from zoo.paths import set_data_dir
 
-    _debug = debug or os.environ.get("ZOO_DEBUG") == "1"
+    options.debug = debug or os.environ.get("ZOO_DEBUG") == "1"
     if data_dir:
         set_data_dir(data_dir)
 
@@ -55,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="zoo")  # click handles --help and usage errors (exit 2) itself
     except ZooError as e:
-        if _debug:
+        if options.debug:
             raise
         typer.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
@@ -63,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as e:  # a bug: one line unless --debug
-        if _debug:
+        if options.debug:
             raise
         typer.echo(
             f"internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)", err=True

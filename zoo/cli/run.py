@@ -38,7 +38,8 @@ def run_cmd(
     ),
 ) -> None:
     """Teacher → distil → evaluate → bench → card → publish → leaderboard, skipping what is done."""
-    from zoo import cli, pipeline
+    from zoo import pipeline
+    from zoo.cli.app import options
     from zoo.registry import parse_languages
 
     if to not in ("local", "hub", "none"):
@@ -61,7 +62,7 @@ def run_cmd(
         jobs=jobs,
     )
     specs = parse_languages(lang)
-    failures = pipeline.run(specs, opts, echo=lambda m: typer.echo(m, err=True), debug=cli._debug)
+    failures = pipeline.run(specs, opts, echo=lambda m: typer.echo(m, err=True), debug=options.debug)
     failed = {c: e for c, e in failures.items() if e}
     for code in failures:
         typer.echo(f"{code}: {'FAILED: ' + failed[code] if code in failed else 'ok'}")
