@@ -53,7 +53,7 @@ def _hub_repo(tmp_path: Path, lines: list[str]) -> Path:
 def _hub_only_languages(tmp_path: Path, repo: Path) -> Path:
     """A copy of the registry whose xh has no local corpus and the folder above as its Hub corpus."""
     d = tmp_path / "languages"
-    shutil.copytree(REPO / "zoo" / "languages", d)
+    shutil.copytree(REPO / "zoo" / "registry" / "languages", d)
     text = (d / "xh.yaml").read_text(encoding="utf-8")
     text = text.replace('local: ["xh/corpus/*.txt"]', 'local: ["xh/corpus/not-here-*.txt"]')
     text = text.replace("id: wikimedia/wikipedia,", f"id: '{repo}',")

@@ -34,15 +34,19 @@ def installed(tmp_path_factory) -> Path:
     return venv / "bin"
 
 
+def _env() -> dict[str, str]:
+    """This test's environment (its work directory) without PYTHONPATH: nothing may point at the checkout."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
 def _zoo(bin_dir: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return subprocess.run([str(bin_dir / "zoo"), *args], cwd=cwd, env=env, capture_output=True, text=True,
+    return subprocess.run([str(bin_dir / "zoo"), *args], cwd=cwd, env=_env(), capture_output=True, text=True,
                           timeout=300)
 
 
 def test_the_wheel_runs_outside_the_checkout(installed, tmp_path, data_root, fixture_student_template):  # noqa: F811
     where = subprocess.run([installed / "python", "-c", "import zoo; print(zoo.__file__)"], cwd=tmp_path,
-                           capture_output=True, text=True, check=True).stdout
+                           env=_env(), capture_output=True, text=True, check=True).stdout
     assert str(REPO) not in where and "site-packages" in where  # the installed copy, not the checkout
 
     info = _zoo(installed, tmp_path, "info", "--lang", "xh")
