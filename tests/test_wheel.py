@@ -15,28 +15,29 @@ from test_cards import fixture_student_template, install_student  # noqa: F401 (
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _env() -> dict[str, str]:
+    """This test's environment (its work directory) without PYTHONPATH: nothing may point at the checkout."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
     """A fresh venv with the wheel installed (no dependencies: they come from this venv, without its
     editable ``zoo``); returns its bin directory."""
     tmp = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(tmp / "dist"), str(REPO)], check=True, cwd=tmp)
+                    "-w", str(tmp / "dist"), str(REPO)], check=True, cwd=tmp, env=_env())
     [wheel] = (tmp / "dist").glob("time_zoo-*.whl")
     venv = tmp / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    site = Path(subprocess.run([venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()"
-                                "['purelib'])"], check=True, capture_output=True, text=True).stdout.strip())
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, env=_env())
+    purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site = Path(subprocess.run([venv / "bin" / "python", "-c", purelib], check=True, capture_output=True,
+                               text=True, env=_env()).stdout.strip())
     # this venv's packages as a plain path: .pth files there (the editable zoo's finder) are not run
     (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q",
-                    "--no-deps", "--no-index", str(wheel)], check=True)
+                    "--no-deps", "--no-index", str(wheel)], check=True, env=_env())
     return venv / "bin"
-
-
-def _env() -> dict[str, str]:
-    """This test's environment (its work directory) without PYTHONPATH: nothing may point at the checkout."""
-    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
 def _zoo(bin_dir: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
