@@ -36,7 +36,7 @@ def _outputs(work: Path) -> dict[str, object]:
     # A resumed distillation is not bit-identical to an uninterrupted one (the student's content revision,
     # part of each record's file name, differs); everything else must be the same.
     records = sorted(
-        re.sub(r"_r[0-9a-f]{12}", "_r<rev>", str(p.relative_to(work / "results")))
+        re.sub(r"_r(sha256--)?[0-9a-f]{12,64}", "_r<rev>", str(p.relative_to(work / "results")))
         for p in (work / "results").rglob("*.json")
     )
     refs = sorted(p.parent.parent.name for p in (work / "hub-cache").glob("models--*/refs/main"))
