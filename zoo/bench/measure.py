@@ -18,9 +18,9 @@ import numpy as np
 from zoo.bench import energy as energy_mod
 from zoo.bench.config import BenchConfig
 from zoo.bench.inputs import BenchInputs, make_inputs
-from zoo.bench.protocol import PeakMemory, busy_note, load_fields, release_memory, time_batches
+from zoo.bench.protocol import PeakMemory, load_fields, release_memory, time_batches
 from zoo.bench.roofline import encoder_ops_per_token, measure_roofline, roofline_for, roofline_key
-from zoo.bench.sweep import sweep
+from zoo.bench.sweep import sweep, sweep_scores
 from zoo.errors import UsageError
 from zoo.models import ModelRef, count_parameters
 from zoo.onnx_export import export_onnx, export_root, quantize_int8, set_sdpa
@@ -173,33 +173,11 @@ def bench_runtime(
     memory_method = mem.method
     if cfg.device.startswith("cuda") and name.startswith("onnx"):  # ORT's CUDA arena is not torch's
         peak, memory_method = None, "not measured (ONNX Runtime CUDA allocator)"
-    best, best_t, lat = result["best"], result["best_timing"], result["latency"].latency_ms()
-    sps = best["sentences_per_s"]
-    real_tokens = ctx.inputs.info["real_tokens_per_sentence"]
-    energy_per_1k = None
-    if best_t.energy_j is not None:
-        energy_per_1k = best_t.energy_j / (best_t.n * best_t.batch_size) * 1000
-    scores = {
-        "sentences_per_s": sps,
-        "sentences_per_s_ci95": best["sentences_per_s_ci95"],
-        "tokens_per_s": round(sps * real_tokens, 1),
-        "best_batch_size": best["batch_size"],
-        "latency_p50_ms": round(lat["p50"], 4),
-        "latency_p95_ms": round(lat["p95"], 4),
-        "peak_memory_mb": None if peak is None else round(peak, 1),
-        "disk_mb": round(files_mb(prepared.files) if prepared.files else ctx.weights_mb, 2),
-        "energy_j_per_1k_sentences": None if energy_per_1k is None else round(energy_per_1k, 3),
-    }
+    disk = files_mb(prepared.files) if prepared.files else ctx.weights_mb
+    scores, notes = sweep_scores(result, ctx.inputs.info["real_tokens_per_sentence"], peak, disk)
     windows = [p["load"] for p in result["points"]]
-    notes = [
-        n
-        for what, t in (
-            (f"batch-{best['batch_size']} window", best_t),
-            ("batch-1 latency window", result["latency"]),
-        )
-        if (n := busy_note(t.load, what))
-    ]
     ops = encoder_ops_per_token(ctx.config, cfg.seq_len) * cfg.seq_len  # padded positions are computed too
+    gops = scores["sentences_per_s"] * ops / 1e9
     local_roof = None
     if roofline is not None:  # the peak again right after this runtime's sweep: the load drifts
         local_roof = measure_roofline(
@@ -226,10 +204,10 @@ def bench_runtime(
             "memory_method": memory_method,
             "disk": "exported files" if prepared.files else ctx.weights_what,
             "ops_per_sentence": ops,
-            "achieved_gops": round(sps * ops / 1e9, 2),
+            "achieved_gops": round(gops, 2),
             "roofline_gops": peak_rate,
             "roofline_after_sweep": local_roof,
-            "roofline_fraction": round(sps * ops / 1e9 / peak_rate, 4) if peak_rate else None,
+            "roofline_fraction": round(gops / peak_rate, 4) if peak_rate else None,
             "protocol": cfg.protocol(),
         }
     )

@@ -26,9 +26,9 @@ from typing import Any
 from zoo.bench import energy as energy_mod
 from zoo.bench.config import BenchConfig
 from zoo.bench.inputs import make_inputs
-from zoo.bench.protocol import PeakMemory, busy_note, load_fields, release_memory
+from zoo.bench.protocol import PeakMemory, load_fields, release_memory
 from zoo.bench.record import BenchRecord
-from zoo.bench.sweep import sweep
+from zoo.bench.sweep import sweep, sweep_scores
 from zoo.models import ModelRef, teacher_ref
 from zoo.peers.spacy_pipeline import (
     check_language,
@@ -109,32 +109,10 @@ def bench_peer(
     measured = meter if meter.method != "not measured" else None
     result = sweep(run, TextPool(texts), cfg, meter=measured, log=log)
     peak = mem.stop()
-    best, best_t, lat = result["best"], result["best_timing"], result["latency"].latency_ms()
-    sps = best["sentences_per_s"]
-    energy_per_1k = None
-    if best_t.energy_j is not None:
-        energy_per_1k = best_t.energy_j / (best_t.n * best_t.batch_size) * 1000
-    scores = {
-        "sentences_per_s": sps,
-        "sentences_per_s_ci95": best["sentences_per_s_ci95"],
-        "tokens_per_s": round(sps * info["real_tokens_per_sentence"], 1),
-        "spacy_tokens_per_s": round(sps * spacy_tokens, 1),
-        "best_batch_size": best["batch_size"],
-        "latency_p50_ms": round(lat["p50"], 4),
-        "latency_p95_ms": round(lat["p95"], 4),
-        "peak_memory_mb": None if peak is None else round(peak, 1),
-        "disk_mb": round(files_mb(package_files(ref)), 2),
-        "energy_j_per_1k_sentences": None if energy_per_1k is None else round(energy_per_1k, 3),
-    }
+    scores, notes = sweep_scores(result, info["real_tokens_per_sentence"], peak, files_mb(package_files(ref)))
+    scores["spacy_tokens_per_s"] = round(scores["sentences_per_s"] * spacy_tokens, 1)
+    best_t = result["best_timing"]
     windows = [p["load"] for p in result["points"]]
-    notes = [
-        n
-        for what, t in (
-            (f"batch-{best['batch_size']} window", best_t),
-            ("batch-1 latency window", result["latency"]),
-        )
-        if (n := busy_note(t.load, what))
-    ]
     details = {
         "status": "ok",
         "runtime": RUNTIME,
@@ -171,7 +149,8 @@ def bench_peer(
     )
     record.save()
     log(
-        f"  {RUNTIME}: {sps:.1f} sentences/s at batch {best['batch_size']}, p50 {lat['p50']:.2f} ms"
+        f"  {RUNTIME}: {scores['sentences_per_s']:.1f} sentences/s at batch {scores['best_batch_size']}, "
+        f"p50 {scores['latency_p50_ms']:.2f} ms"
         f"{' (machine busy)' if details['busy'] else ''}"
     )
     release_memory()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from zoo.bench.config import BenchConfig
-from zoo.bench.protocol import Timing, median, time_batches
+from zoo.bench.protocol import Timing, busy_note, median, time_batches
 
 
 class Batches(Protocol):
@@ -109,3 +109,27 @@ def sweep(
         "best_timing": timings[best["batch_size"]],
         "latency": timings[1],
     }
+
+
+def sweep_scores(
+    result: dict[str, Any], tokens_per_sentence: float, peak_mb: float | None, disk_mb: float
+) -> tuple[dict[str, Any], list[str]]:
+    """The scores of a finished :func:`sweep` (at its best batch size) and its busy-machine notes; every
+    timed runtime, encoder or peer pipeline, reports these fields alike."""
+    best, best_t, lat = result["best"], result["best_timing"], result["latency"].latency_ms()
+    sps = best["sentences_per_s"]
+    energy = best_t.energy_j / (best_t.n * best_t.batch_size) * 1000 if best_t.energy_j is not None else None
+    scores = {
+        "sentences_per_s": sps,
+        "sentences_per_s_ci95": best["sentences_per_s_ci95"],
+        "tokens_per_s": round(sps * tokens_per_sentence, 1),
+        "best_batch_size": best["batch_size"],
+        "latency_p50_ms": round(lat["p50"], 4),
+        "latency_p95_ms": round(lat["p95"], 4),
+        "peak_memory_mb": None if peak_mb is None else round(peak_mb, 1),
+        "disk_mb": round(disk_mb, 2),
+        "energy_j_per_1k_sentences": None if energy is None else round(energy, 3),
+    }
+    windows = ((f"batch-{best['batch_size']} window", best_t), ("batch-1 latency window", result["latency"]))
+    notes = [n for what, t in windows if (n := busy_note(t.load, what))]
+    return scores, notes
