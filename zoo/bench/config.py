@@ -21,7 +21,7 @@ from zoo.models import (
     CONSTANT_BASELINE_ID,
     SHAPE_BASELINES,
     ModelRef,
-    default_models,
+    resolve_model,
     resolve_models,
     shape_baseline_ref,
     student_dir,
@@ -129,7 +129,7 @@ def bench_models(spec: LanguageSpec, model_args: Sequence[str] | None = None) ->
         return teacher
 
     if not model_args:
-        refs = [r for r in default_models(spec, with_random=False) if r.role == "student"]
+        refs = resolve_model(spec, "students")
         if not (student_dir(spec.code, "xs") / "config.json").is_file():
             refs.append(xs_shape_ref(get_teacher().path))
         refs.append(get_teacher())

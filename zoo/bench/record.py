@@ -11,7 +11,6 @@ never had stay absent when it is written again.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -19,8 +18,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import ConfigDict, Field
 
 from zoo.bench.record_parts import BenchDetails
-from zoo.paths import results_dir
-from zoo.results import SCHEMA, Environment, ModelInfo, RecordKey, environment, slug
+from zoo.results import SCHEMA, Environment, ModelInfo, RecordKey, environment, load_records
 from zoo.schema import Part, Record
 
 
@@ -126,17 +124,7 @@ def find_bench_record(key: RecordKey, root: Path | None = None) -> BenchRecord |
 
 
 def load_bench_records(lang: str | None = None, root: Path | None = None) -> list[BenchRecord]:
-    """Every bench record (optionally of one language), oldest first. Files of other kinds and unreadable
-    JSON are skipped, as :func:`zoo.results.load_records` does; a bench record that does not validate is an
-    error that names its file."""
-    base = root or results_dir()
-    out = []
-    for path in sorted(base.glob(f"{slug(lang)}/*/bench_*.json" if lang else "*/*/bench_*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        if isinstance(data, dict) and data.get("schema") == SCHEMA and data.get("kind") == "bench":
-            out.append(BenchRecord.from_json(data, source=path))
-    out.sort(key=lambda r: r.date)
-    return out
+    """Every bench record of the results store (optionally of one language), oldest first, typed; a record
+    that does not validate is an error that names its file (:func:`zoo.results.load_records`)."""
+    return [BenchRecord.from_json(r, source=f"bench record {RecordKey.of(r).path(root)}")
+            for r in load_records(lang, kind="bench", root=root)]
