@@ -481,7 +481,7 @@ def test_card_of_a_real_distillation_shows_its_vocabulary(smoke_student):  # noq
     vocab = json.loads((smoke_student / "distillation.json").read_text(encoding="utf-8"))["vocab"]
     teacher, kept, fraction = vocab["teacher_pieces"], vocab["kept_pieces"], vocab["kept_fraction"]
     assert 0 < kept < teacher and fraction == pytest.approx(kept / teacher, abs=1e-6)  # the vocab was pruned
-    assert cards.locate_student("xh", model_dir=smoke_student).distillation.vocab_teacher_pieces == teacher
+    assert cards.locate_student("xh", model_dir=smoke_student).distillation.vocab.teacher_pieces == teacher
 
     text = cards.write_card("xh", "xs", model_dir=smoke_student).read_text(encoding="utf-8")
     line = _vocabulary_line(text)

@@ -7,7 +7,7 @@ fills ``templates/model_card.md.j2`` through ``huggingface_hub.ModelCard``, and 
 the card with what it was rendered from, so that ``zoo publish`` can refuse a stale one.
 """
 
-from zoo.card.context import Distillation, Student, locate_student, read_distillation, repo_ids
+from zoo.card.context import Student, locate_student, read_distillation, repo_ids
 from zoo.card.licence import LicenceChoice, choose_licence, corpus_licences, student_licence
 from zoo.card.render import card_context, citation, render_card, write_card
 from zoo.card.scores import BenchRow, TaskResult, collect_bench, collect_eval
@@ -15,7 +15,6 @@ from zoo.card.stamp import current_stamp, read_stamp
 
 __all__ = [
     "BenchRow",
-    "Distillation",
     "LicenceChoice",
     "Student",
     "TaskResult",

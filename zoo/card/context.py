@@ -1,8 +1,7 @@
 """The facts a card shows about its student: the directory, its config, and its ``distillation.json``.
 
-:func:`read_distillation` is the one place that reads ``distillation.json`` for the card, with the key names
-that :func:`zoo.distill.run.distill` writes (``time-zoo/distillation@1``). Everything else reads the
-:class:`Distillation` it returns.
+The distillation record is the typed :class:`~zoo.distill.record.DistillationRecord` its writer uses, so
+the card reads exactly the fields ``zoo distill`` writes.
 """
 
 from __future__ import annotations
@@ -10,92 +9,20 @@ from __future__ import annotations
 import json
 import re
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zoo.distill.record import DistillationRecord
 from zoo.errors import UsageError, ZooError
 from zoo.models import student_dir, student_id
 from zoo.registry import SIZES, LanguageSpec, get_language
 from zoo.teachers import content_revision
 
 
-@dataclass(frozen=True)
-class CorpusFile:
-    """One distillation corpus file as ``distillation.json`` lists it."""
-
-    path: str | None
-    sha256: str | None = None
-    lines: int | None = None
-    words: int | None = None
-
-    @property
-    def name(self) -> str:
-        return Path(self.path).name if self.path else "?"
-
-
-@dataclass(frozen=True)
-class Distillation:
-    """What a card shows of a student's ``distillation.json`` (None: not recorded)."""
-
-    teacher_id: str | None = None
-    teacher_revision: str | None = None
-    teacher_layer: int | None = None
-    relation_heads: int | None = None
-    relations: list[str] = field(default_factory=list)
-    corpus_files: list[CorpusFile] = field(default_factory=list)
-    vocab_teacher_pieces: int | None = None
-    vocab_kept_pieces: int | None = None
-    vocab_kept_fraction: float | None = None
-    params: dict[str, int] = field(default_factory=dict)  # total / embedding / encoder
-    steps: int | None = None
-    tokens_seen: int | None = None
-    best_step: int | None = None
-    heldout_loss_at_step_0: float | None = None
-    best_heldout_loss: float | None = None
-    heldout_loss_curve: list[tuple[int, float]] = field(default_factory=list)
-    wall_time_s: float | None = None
-    preset: str | None = None
-    preset_overrides: dict[str, Any] = field(default_factory=dict)
-    hardware: dict[str, Any] = field(default_factory=dict)  # cpu, cpu_count, device, torch_threads
-    libraries: dict[str, str] = field(default_factory=dict)
-    date: str | None = None
-
-
-def read_distillation(path: Path) -> Distillation | None:
-    """The card's view of ``path`` (a ``distillation.json``, read as the typed
-    :class:`~zoo.distill.record.DistillationRecord`); None when the file is absent."""
-    from zoo.distill.record import DistillationRecord
-
-    if not path.is_file():
-        return None
-    d = DistillationRecord.read(path)
-    t, env = d.training, d.environment
-    return Distillation(
-        teacher_id=d.teacher.id,
-        teacher_revision=d.teacher.revision,
-        teacher_layer=d.teacher.layer,
-        relation_heads=d.teacher.relation_heads,
-        relations=list(d.loss.relations),
-        corpus_files=[CorpusFile(f.path, f.sha256, f.lines, f.words) for f in d.corpus.files],
-        vocab_teacher_pieces=d.vocab.teacher_pieces,
-        vocab_kept_pieces=d.vocab.kept_pieces,
-        vocab_kept_fraction=d.vocab.kept_fraction,
-        params=d.student.params.model_dump(),
-        steps=t.steps,
-        tokens_seen=t.tokens_seen,
-        best_step=t.best_step,
-        heldout_loss_at_step_0=t.heldout_loss_at_step_0,
-        best_heldout_loss=t.best_heldout_loss,
-        heldout_loss_curve=[(step, loss) for step, loss in t.heldout_loss_curve],
-        wall_time_s=t.wall_time_s,
-        preset=d.preset.name,
-        preset_overrides=dict(d.preset.overrides),
-        hardware={"cpu": env.cpu, "cpu_count": env.cpu_count, "device": env.device,
-                  "torch_threads": env.torch_threads},
-        libraries=dict(env.libraries),
-        date=d.date,
-    )
+def read_distillation(path: Path) -> DistillationRecord | None:
+    """A student's ``distillation.json`` as the typed record (None when the file is absent)."""
+    return DistillationRecord.read(path) if path.is_file() else None
 
 
 @dataclass
@@ -107,7 +34,7 @@ class Student:
     path: Path
     revision: str
     config: dict[str, Any]
-    distillation: Distillation | None
+    distillation: DistillationRecord | None
 
     @property
     def model_id(self) -> str:
@@ -120,18 +47,20 @@ class Student:
     @property
     def teacher(self) -> tuple[str, str | None]:
         """(id, revision) of the teacher it was distilled from; not recorded: the language's offline one."""
-        d = self.distillation or Distillation()
-        return str(d.teacher_id or self.spec.teacher_offline.id), d.teacher_revision
+        if self.distillation is None:
+            return self.spec.teacher_offline.id, None
+        return self.distillation.teacher.id, self.distillation.teacher.revision
 
     @property
     def corpus_files(self) -> list[str]:
         """Names of the distillation corpus files (empty when not recorded)."""
-        return [f.name for f in (self.distillation.corpus_files if self.distillation else []) if f.path]
+        return [Path(f.path).name for f in (self.distillation.corpus.files if self.distillation else [])]
 
     def params(self) -> dict[str, int]:
         """Parameter counts (total / embedding / encoder): recorded, else read from the safetensors header."""
-        recorded = self.distillation.params if self.distillation else {}
-        return recorded if len(recorded) == 3 else safetensors_params(self.path)
+        if self.distillation is not None:
+            return self.distillation.student.params.model_dump()
+        return safetensors_params(self.path)
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:

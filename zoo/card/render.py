@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from zoo.card.context import Distillation, Student, locate_student, repo_ids
+from zoo.card.context import Student, locate_student, repo_ids
 from zoo.card.fmt import (
     NOT_RECORDED,
     energy_text,
@@ -82,49 +82,54 @@ def _card_data(student: Student, tasks: list[TaskResult], licence: LicenceChoice
 
 
 def _distillation_context(student: Student, licence: LicenceChoice) -> dict[str, Any]:
-    d = student.distillation or Distillation()
+    d = student.distillation
+    if d is None:  # the template says "not recorded" for the whole section
+        return {"recorded": False, "teacher_id": NOT_RECORDED, "teacher_licence": teacher_licence(None),
+                "vocab_teacher": NOT_RECORDED, "vocab_kept": NOT_RECORDED, "vocab_kept_share": NOT_RECORDED}
+    files, t, env = d.corpus.files, d.training, d.environment
     rows = [
         {
-            "name": f.name,
+            "name": Path(f.path).name,
             "lines": fmt_int(f.lines),
             "words": fmt_int(f.words),
-            "sha256": str(f.sha256 or NOT_RECORDED)[:12],
-            "licence": licence.sources.get(f.name, "not stated"),
+            "sha256": f.sha256[:12],
+            "licence": licence.sources.get(Path(f.path).name, "not stated"),
         }
-        for f in d.corpus_files
+        for f in files
     ]
-    words = [f.words for f in d.corpus_files]
-    step0, best = d.heldout_loss_at_step_0, d.best_heldout_loss
-    curve = d.heldout_loss_curve
+    words = [f.words for f in files]
+    curve = t.heldout_loss_curve
     if len(curve) > 8:
         picks = sorted({round(i * (len(curve) - 1) / 7) for i in range(8)})
         curve = [curve[i] for i in picks]
+    step0, best = t.heldout_loss_at_step_0, t.best_heldout_loss
     return {
-        "recorded": student.distillation is not None,
-        "teacher_id": d.teacher_id or NOT_RECORDED,
-        "teacher_revision": d.teacher_revision or NOT_RECORDED,
-        "teacher_layer": NOT_RECORDED if d.teacher_layer is None else d.teacher_layer,
-        "relation_heads": NOT_RECORDED if d.relation_heads is None else d.relation_heads,
-        "relations": fmt_mapping(d.relations),
-        "teacher_licence": teacher_licence(d.teacher_id),
+        "recorded": True,
+        "teacher_id": d.teacher.id,
+        "teacher_revision": d.teacher.revision or NOT_RECORDED,
+        "teacher_layer": d.teacher.layer,
+        "relation_heads": d.teacher.relation_heads,
+        "relations": fmt_mapping(d.loss.relations),
+        "teacher_licence": teacher_licence(d.teacher.id),
         "corpus_rows": rows,
-        "corpus_words": fmt_int(sum(words)) if words and all(is_num(w) for w in words) else NOT_RECORDED,
-        "corpus_files": len(d.corpus_files),
-        "tokens_seen": fmt_int(d.tokens_seen),
-        "steps": fmt_int(d.steps),
-        "best_step": fmt_int(d.best_step),
-        "loss_step0": f"{step0:.4f}" if is_num(step0) else NOT_RECORDED,
-        "loss_best": f"{best:.4f}" if is_num(best) else NOT_RECORDED,
+        "corpus_words": fmt_int(sum(words)) if words and None not in words else NOT_RECORDED,
+        "corpus_files": len(files),
+        "tokens_seen": fmt_int(t.tokens_seen),
+        "steps": fmt_int(t.steps),
+        "best_step": fmt_int(t.best_step),
+        "loss_step0": NOT_RECORDED if step0 is None else f"{step0:.4f}",
+        "loss_best": NOT_RECORDED if best is None else f"{best:.4f}",
         "loss_curve": ", ".join(f"{int(s)}: {v:.4f}" for s, v in curve),
-        "wall_time": fmt_duration(d.wall_time_s),
-        "hardware": fmt_mapping(d.hardware or None),
-        "libraries": fmt_mapping(d.libraries),
-        "preset": d.preset or NOT_RECORDED,
-        "preset_overrides": fmt_mapping(d.preset_overrides) if d.preset_overrides else "none",
-        "date": d.date or NOT_RECORDED,
-        "vocab_teacher": fmt_int(d.vocab_teacher_pieces),
-        "vocab_kept": fmt_int(d.vocab_kept_pieces),
-        "vocab_kept_share": fmt_percent_share(d.vocab_kept_fraction),
+        "wall_time": fmt_duration(t.wall_time_s),
+        "hardware": fmt_mapping({"cpu": env.cpu, "cpu_count": env.cpu_count, "device": env.device,
+                                 "torch_threads": env.torch_threads}),
+        "libraries": fmt_mapping(env.libraries),
+        "preset": d.preset.name,
+        "preset_overrides": fmt_mapping(d.preset.overrides) if d.preset.overrides else "none",
+        "date": d.date,
+        "vocab_teacher": fmt_int(d.vocab.teacher_pieces),
+        "vocab_kept": fmt_int(d.vocab.kept_pieces),
+        "vocab_kept_share": fmt_percent_share(d.vocab.kept_fraction),
     }
 
 
