@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "evaluate",
     "results",
     "bench",
+    "lm_eval",
 ]
 
 

@@ -28,7 +28,8 @@ def mean_ci95(values: list[float]) -> dict[str, Any]:
 
 def record_protocol(record: dict[str, Any]) -> str:
     """The protocol of an eval record: ``standard``, ``learning-curve`` or ``smoke`` (see
-    :mod:`zoo.evaluation.presets`); older records get theirs from their stored preset fields."""
+    :mod:`zoo.evaluation.presets`), or ``lm-eval zero-shot`` (:mod:`zoo.harness.run`, no fine-tuning);
+    older records get theirs from their stored preset fields."""
     from zoo.evaluation.presets import protocol_of
 
     task = record.get("task") or {}
@@ -42,24 +43,25 @@ PROTOCOL_LABELS = {
     "standard": "standard protocol",
     "learning-curve": "learning-curve point (train subset), not comparable with papers",
     "smoke": "smoke test, not a result",
+    "lm-eval zero-shot": "zero-shot with lm-eval, no fine-tuning: not comparable with fine-tuned scores",
 }
 
 
 def choose_preset(evals: list[dict[str, Any]], forced: str | None = None) -> str | None:
     """The eval preset whose scores a language shows (leaderboard and cards alike): ``forced``, else a
-    standard-protocol preset before a learning-curve one before smoke, then the most complete one (most
-    (model, task) pairs scored), then most records, then name."""
+    standard-protocol preset before a learning-curve one before smoke before lm-eval zero-shot, then the
+    most complete one (most (model, task) pairs scored), then most records, then name."""
     if forced is not None:
         return forced
     pairs: dict[str | None, set] = defaultdict(set)
     count: Counter = Counter()
     rank: dict[str | None, int] = {}
-    order = {"standard": 0, "learning-curve": 1, "smoke": 2}
+    order = {"standard": 0, "learning-curve": 1, "smoke": 2, "lm-eval zero-shot": 3}
     for r in evals:
         b = r["task"].get("preset")
         pairs[b].add((r["model"]["id"], r["task"]["name"]))
         count[b] += 1
-        rank[b] = min(rank.get(b, 9), order.get(record_protocol(r), 3))
+        rank[b] = min(rank.get(b, 9), order.get(record_protocol(r), 4))
     if not pairs:
         return None
     return sorted(pairs, key=lambda b: (rank[b], -len(pairs[b]), -count[b], str(b)))[0]
