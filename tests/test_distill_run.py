@@ -296,6 +296,26 @@ def test_cli_refuses_a_finished_student_and_resumes_only_matching_runs(smoke_stu
     assert "unknown size 'xxl'" in capsys.readouterr().err
 
 
+def test_a_run_resumed_from_a_middle_checkpoint_equals_the_uninterrupted_run(env, tiny_teacher, tmp_path):
+    """Same batches after the resume point, bit-identical weights (the pipeline kill -9 test relies on it)."""
+    import shutil
+
+    out = tmp_path / "time-xh-xs-resumed"
+    settings = {"log_ranks": "true"}
+    distill("xh", "xs", preset="smoke", teacher=str(tiny_teacher), out=out, overrides=settings)
+    run = run_dir_for(out)
+    uninterrupted = (out / "model.safetensors").read_bytes()
+    first = [json.loads(x) for x in (run / "rank0.jsonl").read_text().splitlines()]
+    shutil.rmtree(run / "checkpoint-6")
+    shutil.rmtree(out)
+    distill("xh", "xs", preset="smoke", teacher=str(tiny_teacher), out=out, overrides=settings)
+    lines = [json.loads(x) for x in (run / "rank0.jsonl").read_text().splitlines()]
+    resumed = lines[len(first) :]
+    assert [e["step"] for e in resumed if "step" in e] == [3, 4, 5]
+    assert [e["idx"] for e in resumed if "idx" in e] == [e["idx"] for e in first if e.get("step", 0) >= 3]
+    assert (out / "model.safetensors").read_bytes() == uninterrupted
+
+
 def test_two_processes_train_on_different_batches_and_stay_in_sync(env, tiny_teacher, tmp_path):
     out = tmp_path / "time-xh-xs-ddp"
     cmd = [

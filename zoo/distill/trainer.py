@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from zoo.distill.presets import Preset
 from zoo.distill.relation_loss import QKVCapture, capture_qkv, relation_loss
@@ -52,6 +53,21 @@ class DistillationCollator:
         }
 
 
+class SeededLengthGroupedSampler(LengthGroupedSampler):
+    """``LengthGroupedSampler`` whose shuffle is seeded by ``data_seed`` and the epoch, not by torch's global
+    RNG. The Trainer's own sampler draws from the global RNG when the epoch starts, and that state differs
+    between a fresh run (which evaluates at step 0 first) and a resumed one, so a resumed run would see other
+    batches than the uninterrupted run it continues. ``set_epoch`` is called by accelerate's data loader."""
+
+    def __init__(self, *args, seed: int, **kwargs):
+        super().__init__(*args, generator=torch.Generator(), **kwargs)
+        self.seed = seed
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.generator.manual_seed(self.seed + epoch)
+
+
 class DistillationTrainer(Trainer):
     """``Trainer`` whose loss is the relation loss between a frozen teacher and the student being trained.
 
@@ -79,6 +95,20 @@ class DistillationTrainer(Trainer):
         self.rank_log = rank_log
         if rank_log is not None:
             self.add_callback(_FinalWeightsDigest(self))
+
+    def _get_train_sampler(self, train_dataset=None):
+        """Length-grouped batches in an order fixed by ``data_seed`` and the epoch (resumable; see
+        :class:`SeededLengthGroupedSampler`); other strategies are the Trainer's."""
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        if self.args.train_sampling_strategy != "group_by_length":
+            return super()._get_train_sampler(train_dataset)
+        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+        return SeededLengthGroupedSampler(
+            self.args.train_batch_size * self.args.gradient_accumulation_steps,
+            dataset=dataset,
+            lengths=dataset[self.args.length_column_name],
+            seed=seed,
+        )
 
     def _teacher_on(self, device: torch.device) -> None:
         if next(self.teacher.parameters()).device != device:
