@@ -415,3 +415,52 @@ def test_page_shows_reported_rows_apart(tmp_path):
     html = leaderboard.render_page(Leaderboard.from_json(hostile))
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'href="javascript:' not in html
+
+
+def _zero_shot_record(model, task: str, accuracy: float, limit: int | None, date: str) -> dict:
+    from zoo.results import make_record
+
+    preset = "lm-eval-zero-shot" if limit is None else f"lm-eval-zero-shot+limit={limit}"
+    task_part = {"name": task, "family": "classification", "version": 1, "split": "test",
+                 "main_metric": "accuracy", "preset": preset, "protocol": "lm-eval zero-shot"}
+    details = {"harness": "lm-eval", "chance": 100 / 3, "stderr": {"accuracy": 1.5}, "limit": limit,
+               "n_examples": limit or 1000, "lm_model": "time-mlm"}
+    rec = make_record("eval", "xh", model, task_part, {"accuracy": accuracy, "macro_f1": accuracy - 5},
+                      details=details)
+    rec["date"] = date
+    return rec
+
+
+def test_zero_shot_scores_get_their_own_columns_and_never_a_mean(tmp_path):
+    student = fx.model_info("time-xh-xs", "student", "xs", "xs")
+    other = fx.model_info("some/causal-lm", "model", None, None)
+    zero = [
+        _zero_shot_record(student, "afrixnli", 36.0, None, "2025-01-01T00:00:00+00:00"),
+        _zero_shot_record(student, "afrixnli", 50.0, 20, "2025-02-01T00:00:00+00:00"),  # newer, a subset
+        _zero_shot_record(student, "masakhanews_zs", 40.0, 20, "2025-02-01T00:00:00+00:00"),
+        _zero_shot_record(other, "afrixnli", 34.0, None, "2025-02-01T00:00:00+00:00"),
+    ]
+    plain = build_leaderboard(fx.fixture_records())
+    board = build_leaderboard(fx.fixture_records() + zero)
+    xh = next(lang for lang in board["languages"] if lang["code"] == "xh")
+    assert xh["preset"] == "full" and xh["excluded"]["other_preset"] == 0  # zero-shot is never a preset
+    assert xh["zero_shot_tasks"] == [{"name": "afrixnli", "chance": pytest.approx(100 / 3)},
+                                     {"name": "masakhanews_zs", "chance": pytest.approx(100 / 3)}]
+    row, before = _row(board, "xh/time-xh-xs"), _row(plain, "xh/time-xh-xs")
+    assert row["tasks"] == before["tasks"] and row["mean_score"] == before["mean_score"]
+    assert row["mean_retention"] == before["mean_retention"]
+    # the whole split wins over a newer --limit subset; a task with only a subset shows the subset
+    assert row["zero_shot"]["afrixnli"]["accuracy"] == 36.0 and row["zero_shot"]["afrixnli"]["limit"] is None
+    assert row["zero_shot"]["masakhanews_zs"]["limit"] == 20
+    lm_row = _row(board, "xh/some/causal-lm")
+    assert lm_row["tasks"] == {} and lm_row["mean_score"] is None
+    assert _row(board, f"xh/{fx.TEACHER}")["zero_shot"] == {}
+    schema = json.loads(SCHEMA_PATH.read_text())
+    _check(schema, board, schema)
+
+    html = leaderboard.render_page(Leaderboard.from_json(board))
+    section = html[html.index('<section aria-labelledby="zero-shot-title"') : html.index('id="notes-title"')]
+    assert "Zero-shot with lm-eval (no fine-tuning)" in section and "chance 33.3" in section
+    assert section.count('<tr class="zero-shot-row">') == 2 and "first 20 examples" in section
+    assert "36.0" in section and "34.0" in section and 'id="board"' not in section
+    assert "zero-shot-title" not in leaderboard.render_page(Leaderboard.from_json(plain))

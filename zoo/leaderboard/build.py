@@ -19,6 +19,8 @@ Choices (applied per language, so that no mean mixes results that are not compar
   by more than its interval; such tasks are left out of the mean retention). The reference teacher is
   the language's teacher row with the most tasks scored (then most seeds, then id).
 - Speed and energy: one reference setting per language, checked runtimes only (:mod:`zoo.leaderboard.speed`).
+- Zero-shot lm-eval scores (``zoo lm-eval``): never a preset, a task column, a mean or a retention; each row
+  carries them apart (``zero_shot``, :mod:`zoo.leaderboard.zero_shot`); the page shows them in a table apart.
 - Reported rows: the scores published in the literature for the language's tasks (``reported:`` in its
   language file, :mod:`zoo.results.reported`) sit in the language entry, never among the rows: they are in no
   mean, retention or Pareto front, and the page shows them in a separate table.
@@ -39,6 +41,7 @@ from zoo import __version__, results
 from zoo.errors import UsageError, ZooError
 from zoo.leaderboard.schema import SCHEMA, Leaderboard
 from zoo.leaderboard.speed import EAGER, reference_setting, runtime_entry, setting, speed_entry
+from zoo.leaderboard.zero_shot import is_zero_shot, zero_shot_entries, zero_shot_tasks
 from zoo.paths import results_dir
 from zoo.results.reported import reported_for_language
 
@@ -169,7 +172,8 @@ def _select(recs: list[dict[str, Any]], forced_preset: str | None):
     keep = [r for r in recs if r["model"]["revision"] == newest_rev[r["model"]["id"]]]
     excluded["old_revision"] = len(recs) - len(keep)
 
-    evals = [r for r in keep if r["kind"] == "eval"]
+    zero_shot = [r for r in keep if is_zero_shot(r)]  # their own columns, never a preset (zero_shot.py)
+    evals = [r for r in keep if r["kind"] == "eval" and not is_zero_shot(r)]
     excluded["eval_variant"] = sum(r.get("variant") not in EAGER for r in evals)
     evals = [r for r in evals if r.get("variant") in EAGER]
     presets = Counter(r["task"].get("preset") for r in evals)
@@ -191,7 +195,7 @@ def _select(recs: list[dict[str, Any]], forced_preset: str | None):
     full = [r for r in benches if not r["task"]["name"].startswith("speed-quick")]
     measured = {bench_key(r) for r in full}  # a full-protocol record wins over a --quick one
     benches = _dedup(full + [r for r in benches if r not in full and bench_key(r) not in measured], bench_key)
-    return scored, benches, preset, presets, excluded
+    return scored, benches, zero_shot, preset, presets, excluded
 
 
 def _row(
@@ -203,7 +207,7 @@ def _row(
     params = next((r["model"].get("params") for r in reversed(recs) if r["model"].get("params")), None)
     per_task: dict[str, list] = defaultdict(list)
     for r in recs:
-        if r["kind"] == "eval":
+        if r["kind"] == "eval" and not is_zero_shot(r):
             per_task[r["task"]["name"]].append(r)
     role = model.get("role") or "model"
     return {
@@ -219,6 +223,7 @@ def _row(
         "preset": preset if per_task else None,
         "tasks": {name: _task_entry(per_task[name]) for name in sorted(per_task)},
         "tasks_scored": len(per_task),
+        "zero_shot": zero_shot_entries(recs),
         "mean_score": None,
         "mean_retention": None,
         "speed": speed,
@@ -259,7 +264,7 @@ def _add_means(rows: list[dict[str, Any]], task_names: list[str]) -> dict[str, A
 def _language(lang: str, recs: list[dict[str, Any]], card_url: str, forced_preset: str | None):
     """The language entry and the rows of one language."""
     recs = sorted(recs, key=lambda r: r.get("date") or "")
-    scored, benches, preset, presets, excluded = _select(recs, forced_preset)
+    scored, benches, zero_shot, preset, presets, excluded = _select(recs, forced_preset)
     task_meta = {}
     for r in scored:  # oldest first: the newest record describes the task
         t = r["task"]
@@ -272,7 +277,7 @@ def _language(lang: str, recs: list[dict[str, Any]], card_url: str, forced_prese
     task_names = sorted(task_meta)
 
     by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in scored + benches:
+    for r in scored + benches + zero_shot:
         by_model[r["model"]["id"]].append(r)
     runtimes = {m: [runtime_entry(r) for r in mrecs if r["kind"] == "bench"] for m, mrecs in by_model.items()}
     ref_setting = reference_setting(runtimes)
@@ -299,7 +304,8 @@ def _language(lang: str, recs: list[dict[str, Any]], card_url: str, forced_prese
         "speed_setting": speed_setting,
         "pareto_mean": [plotted[i]["id"] for i in front],
         "excluded": {k: excluded[k] for k in _EXCLUDED},
-        "reported": reported_for_language(lang),  # published, not measured: kept out of rows and means
+        "reported": reported_for_language(lang),
+        "zero_shot_tasks": zero_shot_tasks(rows),  # published, not measured: kept out of rows and means
     }
     return info, rows
 

@@ -77,6 +77,13 @@ class Reported(_Part):
     note: str | None
 
 
+class ZeroShotTask(_Part):
+    """A task scored zero-shot with lm-eval in the language, with the accuracy of a uniform guess."""
+
+    name: str
+    chance: float | None = Field(description="percent")
+
+
 class Language(_Part):
     """One language: its preset, tasks, reference teacher and speed setting, Pareto front, reported scores."""
 
@@ -94,6 +101,9 @@ class Language(_Part):
         default_factory=list,
         description="scores published in the literature for the language's tasks; never among the rows, in "
         "a mean, a retention or the Pareto front (older documents lack the key)",
+    )
+    zero_shot_tasks: list[ZeroShotTask] = Field(
+        default_factory=list, description="tasks with zero-shot lm-eval scores (older documents lack it)"
     )
 
 
@@ -129,6 +139,20 @@ class TaskScore(_Part):
     unconverged_seeds: int = Field(
         0, ge=0, description="seeds whose select score was still rising when they reached max_epochs"
     )
+
+
+class ZeroShotScore(_Part):
+    """A row's zero-shot lm-eval score on one task (``zoo lm-eval``): no fine-tuning, one run, not comparable
+    with the fine-tuned task scores."""
+
+    accuracy: float = Field(ge=0, le=100)
+    accuracy_stderr: float | None = Field(description="lm-eval's standard error, percent")
+    macro_f1: float | None
+    chance: float | None = Field(description="accuracy of a uniform guess, percent")
+    n_examples: int | None
+    limit: int | None = Field(description="null: the whole split; else the first N examples")
+    preset: str | None
+    lm_model: str | None = Field(description="the lm-eval model type (time-mlm: pseudo-log-likelihood)")
 
 
 class Runtime(_Part):
@@ -203,6 +227,9 @@ class Row(_Part):
     preset: str | None
     tasks: dict[str, TaskScore]
     tasks_scored: int = Field(ge=0)
+    zero_shot: dict[str, ZeroShotScore] = Field(
+        default_factory=dict, description="zero-shot lm-eval scores, not in tasks (older documents lack it)"
+    )
     mean_score: float | None = Field(description="mean of the task means; null unless every task is scored")
     mean_retention: float | None
     speed: Speed
