@@ -488,3 +488,49 @@ def test_card_of_a_real_distillation_shows_its_vocabulary(smoke_student):  # noq
     assert f"{kept:,} pieces in the student" in line  # config.json's vocab_size
     assert f"the teacher has {teacher:,}, of which {kept:,} ({100 * fraction:.2f} %) were kept" in line, line
     assert "not recorded" not in line
+    # what the run left untrained, its initialisation, and the missing pooler (this student has none)
+    record = cards.locate_student("xh", model_dir=smoke_student).distillation
+    for group in record.student.untrained_list():
+        assert f"  - `{group.parameters}`: {group.reason}." in text
+    assert f"- **Initialisation**: {record.student.embedding_init}." in text
+    assert 'from_pretrained("time/time-xh", add_pooling_layer=False)' in text and "no pooler" in text
+    assert "init only" not in text  # an all-random init: no init-only column
+
+
+def test_card_and_leaderboard_show_the_init_only_baseline(fixture_student_template):
+    """Records of the student's init-only baseline (``init/``, its content revision) fill the card's "init
+    only" column and the leaderboard's init-only row; records of another init revision do not count."""
+    from zoo.leaderboard import build_leaderboard
+    from zoo.results import load_records
+    from zoo.results.tables import summarize
+
+    path = install_student(fixture_student_template)
+    shutil.copytree(fixture_student_template, path / "init")
+    saved = add_eval_records(path, ["masakhaner"], seeds=3)
+    t = get_language("xh").tasks["masakhaner"]
+    task = {"name": "masakhaner", "family": "ner", "version": t.version, "main_metric": "f1",
+            "preset": "standard"}
+    init_values = [40.0, 42.0, 44.0]
+    for seed, v in enumerate(init_values):
+        info = ModelInfo("init-xh-xs", content_revision(path / "init"), "init-baseline", "xs")
+        save_record(make_record("eval", "xh", info, task, {"f1": v, "precision": v, "recall": v}, seed=seed))
+    stale = ModelInfo("init-xh-xs", "sha256:0000000000000000", "init-baseline", "xs")
+    scores = {"f1": 99.0, "precision": 99.0, "recall": 99.0}
+    save_record(make_record("eval", "xh", stale, task, scores, seed=5))
+
+    text = cards.write_card("xh", "xs").read_text(encoding="utf-8")
+    assert "| task | metric | student | teacher | init only | random init |" in text
+    row = next(line for line in text.splitlines() if line.startswith("| masakhaner | f1 (main) |"))
+    ci = T95_DF2 * statistics.stdev(init_values) / math.sqrt(3)
+    random_mean = statistics.mean(saved[("random-baseline", "masakhaner")]["f1"])
+    assert row.split("|")[5].strip() == f"42.0 ± {ci:.1f}" and f"{random_mean:.1f}" in row.split("|")[6]
+
+    board = build_leaderboard().to_json()
+    xh = [r for r in board["rows"] if r["lang"] == "xh"]
+    init_row = next(r for r in xh if r["model_id"] == "init-xh-xs")
+    assert init_row["role_label"] == "init-only baseline" and init_row["card_url"] is None
+    roles = [r["role"] for r in xh]
+    assert roles.index("init-baseline") < roles.index("random-baseline")
+    [ner] = [r for r in summarize(load_records("xh", kind="eval")) if r["task"] == "masakhaner"]
+    order = [m["role"] for m in ner["models"]]
+    assert order.index("student") < order.index("init-baseline") < order.index("random-baseline")

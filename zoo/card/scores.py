@@ -1,5 +1,6 @@
 """The result and bench records a card shows: per task the student's, the teacher's and the baselines'
-scores (mean and 95 % interval over seeds), and the newest efficiency record per model and runtime."""
+(init-only, random, constant) scores (mean and 95 % interval over seeds), and the newest efficiency record
+per model and runtime."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any
 
 from zoo.card.context import Student
 from zoo.card.fmt import NOT_RECORDED, is_num
+from zoo.models import INIT_DIR, init_baseline_id
 from zoo.registry import TaskSpec
 from zoo.results import choose_preset, load_records, mean_ci95, record_protocol, retention
+from zoo.teachers import content_revision
 
 
 def _latest_per_seed(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -30,8 +33,8 @@ def _stats(records: list[dict[str, Any]], metrics: tuple[str, ...]) -> dict[str,
 
 @dataclass
 class TaskResult:
-    """Scores of one task for the student, the teacher, the random and the constant baseline (each {metric:
-    mean_ci95})."""
+    """Scores of one task for the student, the teacher, the random, the constant and the init-only baseline
+    (each {metric: mean_ci95})."""
 
     task: TaskSpec
     preset: str | None
@@ -44,6 +47,7 @@ class TaskResult:
     constant: dict[str, dict[str, Any]] = field(default_factory=dict)
     protocol: str | None = None  # of the preset (zoo.results.record_protocol)
     unconverged_seeds: int = 0
+    init: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def evaluated(self) -> bool:
@@ -64,6 +68,7 @@ def collect_eval(student: Student, records: list[dict[str, Any]] | None = None) 
         records = load_records(spec.code, kind="eval")
     teacher_id, teacher_rev = student.teacher
     random_ids = {f"random-{spec.code}-{student.size}", f"random-{student.path.name.removeprefix('time-')}"}
+    init_revision = _init_revision(student)
     current = [
         r
         for r in records
@@ -103,6 +108,15 @@ def collect_eval(student: Student, records: list[dict[str, Any]] | None = None) 
             ]
         )
         constants = _latest_per_seed([r for r in same if r["model"].get("role") == "constant-baseline"])
+        inits = _latest_per_seed(
+            [
+                r
+                for r in same
+                if r["model"].get("role") == "init-baseline"
+                and r["model"].get("id") == init_baseline_id(spec.code, student.size)
+                and r["model"].get("revision") == init_revision
+            ]
+        )
         out.append(
             TaskResult(
                 task,
@@ -111,14 +125,22 @@ def collect_eval(student: Student, records: list[dict[str, Any]] | None = None) 
                 _stats(teachers, task.metrics),
                 _stats(randoms, task.metrics),
                 [r.get("seed") for r in own],
-                own + teachers + randoms + constants,
+                own + teachers + randoms + constants + inits,
                 t_rev,
                 _stats(constants, task.metrics),
                 record_protocol(own[0]),
                 sum((r.get("details") or {}).get("converged") is False for r in own),
+                _stats(inits, task.metrics),
             )
         )
     return out
+
+
+def _init_revision(student: Student) -> str | None:
+    """The content revision of the student's init-only baseline (None when it has none): records of an
+    earlier student's init do not count."""
+    path = student.path / INIT_DIR
+    return content_revision(path) if (path / "config.json").is_file() else None
 
 
 @dataclass

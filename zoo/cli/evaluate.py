@@ -15,9 +15,10 @@ def eval_cmd(
         "--model",
         "-m",
         help="Model to evaluate (repeatable): a student id (time-xh-xs), its random baseline (random-xh-xs), "
+        "its init-only baseline (init-xh-xs: the student before distillation), "
         "'teacher', 'constant' (majority label / most frequent tag per word, no training), a checkpoint "
-        "directory or a Hub id. Default: the language's students, their random baselines, the teacher and "
-        "the constant baseline.",
+        "directory or a Hub id. Default: the language's students, their init-only baselines (when the init "
+        "copied teacher weights), their random baselines, the teacher and the constant baseline.",
     ),
     tasks: str = typer.Option(None, "--tasks", "-t", help="Comma-separated task names (default: all)."),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds 0..N-1, one record each."),

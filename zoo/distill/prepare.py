@@ -89,11 +89,17 @@ class Prepared:
 
 @dataclass
 class BuiltStudent:
-    """The student model before training, how its embeddings were initialised, its parameter counts."""
+    """The student model before training: how it was initialised (``init``: one description), its
+    parameter counts, its weights as initialised (the init-only baseline, saved beside the student), the
+    parameter groups no step will update (:func:`zoo.distill.student.untrained_groups`) and, with the
+    hidden-state loss on, how its hidden state meets the teacher's."""
 
     model: Any
-    embedding_init: str
+    init: str
     params: dict[str, int]
+    init_state: dict[str, Any]
+    untrained: list[dict[str, str]]
+    hidden_map: str | None = None
 
 
 def make_job(
@@ -224,21 +230,40 @@ def _verify_texts(files: list[Path], max_lines: int | None, n: int) -> list[str]
 
 def build_student(job: Job, prep: Prepared, s_tok, main: bool) -> BuiltStudent:
     from zoo import models
+    from zoo.distill import hidden_loss
     from zoo.distill import student as st
 
-    p = job.preset
-    config = st.student_config(job.shape, s_tok, prep.vocab.size, st.max_positions_of(prep.t_model))
+    p, teacher = job.preset, prep.t_model
+    config = st.student_config(job.shape, s_tok, prep.vocab.size, st.max_positions_of(teacher))
     model = st.build_student(config, p.seed)
     embedding_init = st.RANDOM_EMBEDDINGS
     if p.init_embeddings == "teacher":
-        embedding_init = st.init_embeddings_from_teacher(model, prep.t_model, prep.vocab.id_map, p.seed)
-    st.freeze_unreachable(model)
+        embedding_init = st.init_embeddings_from_teacher(model, teacher, prep.vocab.id_map, p.seed)
+    layer_map = (
+        st.init_layers_from_teacher(model, teacher, prep.layer) if p.init_layers == "teacher" else None
+    )
+    init = st.describe_init(
+        embedding_init, layer_map, config.num_attention_heads, teacher.config.num_attention_heads
+    )
+    frozen = st.freeze_unreachable(model) if p.hidden_loss_weight == 0 else []
     params = models.count_parameters(model)
+    init_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    untrained = st.untrained_groups(
+        frozen,
+        f"teacher layer {layer_map[-1]}" if layer_map else "random",
+        "the teacher's rows" if "position" in embedding_init else "random",
+        int(max(prep.corpus.train["length"])),
+        config.max_position_embeddings,
+    )
+    hidden_map = None
+    if p.hidden_loss_weight > 0:
+        hidden_loss.attach_map(model, teacher.config.hidden_size, p.seed)
+        hidden_map = hidden_loss.map_description(config.hidden_size, teacher.config.hidden_size)
     say(
         f"student {models.student_id(job.lang, job.size)}: {params['total']:,} parameters "
-        f"({params['embedding']:,} embedding, {params['encoder']:,} encoder); "
+        f"({params['embedding']:,} embedding, {params['encoder']:,} encoder); init: {init}; "
         f"teacher {job.teacher_id} layer {prep.layer}, "
         f"{prep.heads} relation heads; {prep.corpus.meta['train_sequences']:,} training sequences",
         main,
     )
-    return BuiltStudent(model, embedding_init, params)
+    return BuiltStudent(model, init, params, init_state, untrained, hidden_map)

@@ -18,7 +18,13 @@ from zoo.overrides import apply_overrides
 @dataclass
 class Preset:
     """Training settings of one distillation run. ``None`` for teacher_layer / relation_heads means: the
-    language spec's value (the teacher's last layer for a teacher the spec does not name)."""
+    language spec's value (the teacher's last layer for a teacher the spec does not name).
+
+    ``init_layers="teacher"`` starts the encoder layers from evenly spaced teacher layers (the student's last
+    from the distilled teacher layer; needs equal widths and ``init_embeddings="teacher"``; see
+    :func:`zoo.distill.student.teacher_layer_map`). ``hidden_loss_weight`` > 0 adds an MSE between the
+    student's last hidden state and the distilled teacher layer's output (:mod:`zoo.distill.hidden_loss`),
+    which trains the last layer's attention output and FFN; 0 leaves them frozen, as MiniLMv2 does."""
 
     name: str = "custom"
     max_steps: int = 1000
@@ -42,6 +48,8 @@ class Preset:
     sampling: str = "group_by_length"
     prune_vocab: bool = True
     init_embeddings: str = "random"
+    init_layers: str = "random"
+    hidden_loss_weight: float = 0.0
     teacher_layer: int | None = None
     relation_heads: int | None = None
     seed: int = 42
@@ -161,6 +169,15 @@ def validate(p: Preset) -> None:
         raise UsageError(f"sampling must be group_by_length or random, got {p.sampling}")
     if p.init_embeddings not in ("random", "teacher"):
         raise UsageError(f"init_embeddings must be random or teacher, got {p.init_embeddings}")
+    if p.init_layers not in ("random", "teacher"):
+        raise UsageError(f"init_layers must be random or teacher, got {p.init_layers}")
+    if p.init_layers == "teacher" and p.init_embeddings != "teacher":
+        raise UsageError(
+            "init_layers=teacher starts from the teacher's layers and embeddings",
+            hint="also --set init_embeddings=teacher",
+        )
+    if not p.hidden_loss_weight >= 0:
+        raise UsageError(f"hidden_loss_weight must be 0 (off) or positive, got {p.hidden_loss_weight}")
     if p.max_lines is not None and p.max_lines < 10:
         raise UsageError(f"max_lines must be at least 10 (or none), got {p.max_lines}")
     for f in ("teacher_layer", "relation_heads"):

@@ -42,8 +42,18 @@ class Params(Part):
     encoder: int
 
 
+class UntrainedGroup(Part):
+    """Parameters of the published student that no training step updated, and why."""
+
+    parameters: str
+    reason: str
+
+
 class StudentPart(Part):
-    """The student's identity and shape."""
+    """The student's identity and shape. ``embedding_init`` describes the whole initialisation (embeddings
+    and encoder layers; the name is older than teacher-layer init). ``untrained_parameters`` lists the groups
+    the run left untrained (:func:`zoo.distill.student.untrained_groups`); older writers stored one fixed
+    sentence."""
 
     id: str
     lang: str
@@ -56,7 +66,13 @@ class StudentPart(Part):
     max_position_embeddings: int
     params: Params
     embedding_init: str
-    untrained_parameters: str
+    untrained_parameters: list[UntrainedGroup] | str
+
+    def untrained_list(self) -> list[UntrainedGroup]:
+        """The untrained groups (an older writer's sentence as one group without a separate reason)."""
+        if isinstance(self.untrained_parameters, str):
+            return [UntrainedGroup(parameters=self.untrained_parameters, reason="")]
+        return list(self.untrained_parameters)
 
 
 class TeacherPart(Part):
@@ -71,22 +87,36 @@ class TeacherPart(Part):
     relation_heads_requested: int
 
 
+class HiddenStateLoss(Part):
+    """The optional hidden-state term (:mod:`zoo.distill.hidden_loss`): weight x MSE between the student's
+    last hidden state (through ``map``) and the output of the distilled teacher layer."""
+
+    weight: float
+    teacher_layer: int
+    map: str
+    normalisation: str
+
+
 class LossPart(Part):
-    """The distillation loss (MiniLMv2 relations)."""
+    """The distillation loss (MiniLMv2 relations, plus the hidden-state term when it is on)."""
 
     name: str
     relations: list[str]
     student_layer: int
     normalisation: str
+    hidden_state: HiddenStateLoss | None = None  # absent: off (and older writers lacked it)
 
     @classmethod
-    def minilm_v2(cls, student_layer: int) -> LossPart:
-        """The loss of :mod:`zoo.distill.relation_loss`, against the student's ``student_layer``."""
+    def minilm_v2(cls, student_layer: int, hidden_state: HiddenStateLoss | None = None) -> LossPart:
+        """The loss of :mod:`zoo.distill.relation_loss`, against the student's ``student_layer``, plus
+        ``hidden_state`` when that term is on."""
+        extra = {"hidden_state": hidden_state} if hidden_state is not None else {}
         return cls(
             name="MiniLMv2 self-attention relation KL",
             relations=["Q-Q", "K-K", "V-V"],
             student_layer=student_layer,
             normalisation="sum over keys / (relation heads x real tokens)",
+            **extra,
         )
 
 

@@ -31,6 +31,20 @@ def attention_modules(model: nn.Module) -> list[nn.Module]:
     return found
 
 
+def layer_modules(model: nn.Module) -> list[nn.Module]:
+    """The transformer layers holding those self-attention modules, in layer order: for each, the module
+    at its first numbered path component (``encoder.layer.3`` for ``encoder.layer.3.attention.self``)."""
+    found = []
+    for name, module in model.named_modules():
+        if all(isinstance(getattr(module, n, None), nn.Linear) for n in ("query", "key", "value")):
+            parts = name.split(".")
+            cut = next((i for i, p in enumerate(parts) if p.isdigit()), None)
+            if cut is None:
+                raise ValueError(f"{type(model).__name__}: no numbered layer above {name}")
+            found.append(model.get_submodule(".".join(parts[: cut + 1])))
+    return found
+
+
 def num_relation_layers(model: nn.Module) -> int:
     """Number of layers whose Q, K, V can be captured."""
     return len(attention_modules(model))

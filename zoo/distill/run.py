@@ -4,9 +4,10 @@ One call: prepare the teacher, corpus, vocabulary and student (:mod:`zoo.distill
 :class:`DistillationTrainer` (resuming from the last checkpoint of the run directory,
 :mod:`zoo.distill.checkpoints`), and publish the best checkpoint atomically as a student directory that
 ``AutoModel``/``AutoTokenizer`` load with no project code, with its ``distillation.json``
-(:class:`~zoo.distill.record.DistillationRecord`). Under ``accelerate launch``/``torchrun`` every process
-runs this same function; the main process prepares shared files first and alone writes checkpoints and the
-student.
+(:class:`~zoo.distill.record.DistillationRecord`), and beside it, in ``init/``, the student exactly as
+initialised before any step (the init-only baseline, :data:`zoo.models.INIT_DIR`). Under
+``accelerate launch``/``torchrun`` every process runs this same function; the main process prepares shared
+files first and alone writes checkpoints and the student.
 
 Run state (checkpoints, logs) lives in ``work_dir()/runs/distill/<student dir name>/``, never in the
 published student directory.
@@ -32,11 +33,13 @@ from zoo.distill.checkpoints import (
     restore_finished_run,
 )
 from zoo.distill.prepare import BuiltStudent, Job, Prepared, say
+from zoo.distill.presets import Preset
 from zoo.distill.record import (
     FILE_NAME,
     CorpusPart,
     DistillationRecord,
     EnvironmentPart,
+    HiddenStateLoss,
     LossPart,
     Params,
     PresetPart,
@@ -84,7 +87,7 @@ def distill(
         if not trainer.is_world_process_zero():
             return job.out_dir
         record = _record(job, prep, student, check, trainer, args, time.monotonic() - t_start)
-        _write_student(trainer, prep.tok_dir, record, job.out_dir)
+        _write_student(trainer, student, prep.tok_dir, record, job.out_dir)
         say(f"student written to {job.out_dir}")
     return job.out_dir
 
@@ -117,6 +120,7 @@ def _train(job: Job, prep: Prepared, student: BuiltStudent, s_tok, args, main: b
         teacher_layer=prep.layer,
         relation_heads=prep.heads,
         rank_log=rank_log,
+        hidden_loss_weight=job.preset.hidden_loss_weight,
     )
     if last is not None and resumed_step >= job.preset.max_steps:
         say(f"the run finished at step {resumed_step}; publishing its best checkpoint", main)
@@ -135,7 +139,6 @@ def _record(
     import torch
 
     from zoo import models
-    from zoo.distill.student import UNTRAINED_PARAMETERS
     from zoo.fileio import write_json_atomic
     from zoo.results import environment
 
@@ -155,8 +158,8 @@ def _record(
             vocab_size=prep.vocab.size,
             max_position_embeddings=student.model.config.max_position_embeddings,
             params=Params(**student.params),
-            embedding_init=student.embedding_init,
-            untrained_parameters=UNTRAINED_PARAMETERS,
+            embedding_init=student.init,
+            untrained_parameters=student.untrained,
         ),
         teacher=TeacherPart(
             id=job.teacher_id,
@@ -167,7 +170,7 @@ def _record(
             relation_heads=prep.heads,
             relation_heads_requested=prep.heads_requested,
         ),
-        loss=LossPart.minilm_v2(student_layer=shape.layers),
+        loss=LossPart.minilm_v2(student_layer=shape.layers, hidden_state=_hidden_part(p, prep, student)),
         corpus=CorpusPart.from_meta(prep.corpus.meta, job.corpus_source, hub, job.data_root),
         vocab=VocabPart(**prep.vocab.stats(), verification=check),
         training=TrainingPart.from_state(state, args.world_size, sessions, elapsed_s),
@@ -179,12 +182,39 @@ def _record(
     )
 
 
-def _write_student(trainer, tok_dir: Path, record: DistillationRecord, out_dir: Path) -> None:
-    """The student directory, atomically: weights, config, tokenizer files, id map, ``distillation.json``."""
+def _hidden_part(p: Preset, prep: Prepared, student: BuiltStudent) -> HiddenStateLoss | None:
+    """The record's hidden-state term (None when it is off)."""
+    if p.hidden_loss_weight == 0:
+        return None
+    return HiddenStateLoss(
+        weight=p.hidden_loss_weight,
+        teacher_layer=prep.layer,
+        map=student.hidden_map or "",
+        normalisation="squares summed over real tokens and hidden units / (real tokens x teacher hidden)",
+    )
+
+
+def _write_student(
+    trainer, student: BuiltStudent, tok_dir: Path, record: DistillationRecord, out_dir: Path
+) -> None:
+    """The student directory, atomically: weights (without the hidden-state map), config, tokenizer files, id
+    map, ``distillation.json``; and ``init/``: the weights as initialised with the same config and tokenizer
+    (not published: the Hub gets top-level files only)."""
+    from zoo.distill.hidden_loss import without_map
     from zoo.fileio import atomic_dir
+    from zoo.models import INIT_DIR, init_baseline_id
 
     with atomic_dir(out_dir, overwrite=True) as tmp:
-        trainer.model.save_pretrained(tmp)
-        for f in tok_dir.iterdir():
-            shutil.copy2(f, tmp / f.name)
+        with without_map(trainer.model) as model:
+            model.save_pretrained(tmp)
+            model.save_pretrained(tmp / INIT_DIR, state_dict=student.init_state)
+        for d in (tmp, tmp / INIT_DIR):
+            for f in tok_dir.iterdir():
+                shutil.copy2(f, d / f.name)
         record.write(tmp / FILE_NAME)
+        init_id = init_baseline_id(record.student.lang, record.student.size)
+        (tmp / INIT_DIR / "README.md").write_text(
+            f"Init-only baseline of `{record.student.id}` (`zoo eval --model {init_id}`): the student "
+            f"exactly as initialised, before any distillation step. Initialisation: {student.init}.\n",
+            encoding="utf-8",
+        )

@@ -3,7 +3,9 @@
 Batches carry the teacher's token ids; :class:`DistillationCollator` pads them and maps them through the
 vocabulary id map to the student's ids (same length, same positions). The loss of a batch is the
 relation loss of teacher layer ``L`` against the student's last layer, normalised by that batch's real
-tokens (under DDP each rank normalises by its own tokens and gradients are averaged).
+tokens (under DDP each rank normalises by its own tokens and gradients are averaged), plus, with
+``hidden_loss_weight`` > 0, the hidden-state term of :mod:`zoo.distill.hidden_loss` (the teacher then runs
+through its layer ``L`` and stops after it, instead of stopping at that layer's Q/K/V).
 
 The held-out loss that selects the checkpoint is the Trainer's ``eval_loss``: the mean of the batch losses
 weighted by batch size. With ``group_by_length`` the evaluation batches are length-grouped too (DESIGN §5),
@@ -24,6 +26,7 @@ import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
+from zoo.distill.hidden_loss import MAP_NAME, LayerOutputCapture, hidden_mse
 from zoo.distill.presets import Preset
 from zoo.distill.relation_loss import QKVCapture, capture_qkv, relation_loss
 from zoo.fileio import write_json_atomic
@@ -83,6 +86,7 @@ class DistillationTrainer(Trainer):
         teacher_layer: int,
         relation_heads: int,
         rank_log: Path | None = None,
+        hidden_loss_weight: float = 0.0,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
@@ -90,7 +94,12 @@ class DistillationTrainer(Trainer):
         if self.args.bf16:
             self.teacher.to(torch.bfloat16)
         self.relation_heads = relation_heads
-        self.teacher_capture = QKVCapture(self.teacher, teacher_layer, stop_after=True)
+        self.hidden_loss_weight = hidden_loss_weight
+        hidden = hidden_loss_weight > 0
+        self.teacher_capture = QKVCapture(self.teacher, teacher_layer, stop_after=not hidden)
+        self.teacher_output = (
+            LayerOutputCapture(self.teacher, teacher_layer, stop_after=True) if hidden else None
+        )
         self.student_capture = QKVCapture(self.model, -1)
         self.rank_log = rank_log
         if rank_log is not None:
@@ -115,7 +124,8 @@ class DistillationTrainer(Trainer):
             self.teacher.to(device)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        """Relation loss (Q-Q + K-K + V-V) of teacher layer L vs. the student's last layer."""
+        """Relation loss (Q-Q + K-K + V-V) of teacher layer L vs. the student's last layer (+ the weighted
+        hidden-state MSE when it is on)."""
         mask = inputs["attention_mask"]
         idx = inputs.get("idx")
         self._teacher_on(mask.device)
@@ -127,6 +137,10 @@ class DistillationTrainer(Trainer):
         s_qkv = self.student_capture.qkv
         self.student_capture.clear()
         loss = relation_loss(t_qkv, s_qkv, mask, self.relation_heads)
+        if self.teacher_output is not None:
+            map_ = getattr(self.model, MAP_NAME, None)  # the unwrapped student's (DDP reduces its grads too)
+            mse = hidden_mse(outputs.last_hidden_state, self.teacher_output.hidden, mask, map_)
+            loss = loss + self.hidden_loss_weight * mse
         if self.rank_log is not None and model.training and idx is not None:
             self.log_rank({"step": self.state.global_step, "idx": idx.tolist()})
         return (loss, outputs) if return_outputs else loss

@@ -49,6 +49,7 @@ DEFAULT_CARD_URL = "https://huggingface.co/time/{model_id}"
 ROLE_LABELS = {
     "student": "student",
     "teacher": "teacher",
+    "init-baseline": "init-only baseline",
     "random-baseline": "random baseline",
     "constant-baseline": "constant baseline",
     "shape-baseline": "shape baseline",

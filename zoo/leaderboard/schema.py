@@ -19,7 +19,8 @@ from zoo.schema import Part, Record
 SCHEMA = "time-zoo/leaderboard@1"
 
 Role = Literal[
-    "student", "teacher", "random-baseline", "constant-baseline", "shape-baseline", "model", "peer"
+    "student", "teacher", "init-baseline", "random-baseline", "constant-baseline", "shape-baseline", "model",
+    "peer",
 ]
 Protocol = Literal["standard", "learning-curve", "smoke"]
 

@@ -23,7 +23,8 @@ from pydantic.dataclasses import dataclass
 from zoo.schema import Part, Record
 
 SCHEMA = "time-zoo/result@1"
-ROLES = ("student", "teacher", "random-baseline", "shape-baseline", "model", "constant-baseline", "peer")
+ROLES = ("student", "teacher", "init-baseline", "random-baseline", "shape-baseline", "model",
+         "constant-baseline", "peer")
 
 
 @dataclass(config=ConfigDict(extra="forbid"))

@@ -20,10 +20,11 @@ from zoo.registry import SIZES, LanguageSpec
 from zoo.results.select import PROTOCOL_LABELS, mean_ci95, record_protocol, retention, retention_text
 from zoo.results.store import load_records
 
-ROLE_ORDER = {"student": 0, "random-baseline": 1, "constant-baseline": 2, "model": 3, "shape-baseline": 4,
-              "teacher": 5, "peer": 6}
-ROLE_LABELS = {"random-baseline": "random init", "teacher": "teacher", "model": "", "student": "",
-               "shape-baseline": "shape", "constant-baseline": "constant baseline", "peer": "peer pipeline"}
+ROLE_ORDER = {"student": 0, "init-baseline": 1, "random-baseline": 2, "constant-baseline": 3, "model": 4,
+              "shape-baseline": 5, "teacher": 6, "peer": 7}
+ROLE_LABELS = {"init-baseline": "init only", "random-baseline": "random init", "teacher": "teacher",
+               "model": "", "student": "", "shape-baseline": "shape",
+               "constant-baseline": "constant baseline", "peer": "peer pipeline"}
 
 
 def _model_order(m: dict[str, Any]) -> tuple:
