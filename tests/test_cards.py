@@ -94,6 +94,11 @@ DISTILLATION["training"].update(
     steps=40, tokens_seen=98765, best_step=30, heldout_loss_at_step_0=2.5, best_heldout_loss=1.75,
     heldout_loss_curve=[[0, 2.5], [10, 2.0], [20, 1.8], [30, 1.75], [40, 1.8]], wall_time_s=125.0,
 )
+DISTILLATION["stopping"].update(stop_reason="plateau", step=40, budget_steps=600, max_steps=None,
+                                max_epochs=3.0, patience=1, min_delta=0.001,
+                                evaluations_without_improvement=1)
+DISTILLATION["numerics"] = {"bf16": "auto", "chosen": "fp32", "probe_s_per_step": {"fp32": 1.5, "bf16": 4.0},
+                            "device": "fixture CPU", "reason": "probe: bf16 autocast slower"}
 DISTILLATION["preset"].update(name="fixture", overrides={})
 DISTILLATION["environment"].update(cpu="fixture CPU", cpu_count=2, device="cpu", torch_threads=2,
                                    libraries={"torch": "fixture"})
@@ -284,6 +289,11 @@ def test_card_front_matter_and_body_come_from_the_records(fixture_student_templa
     assert "52,293 words" in text and "98,765 tokens seen" in text and "best step 30" in text
     assert "2.5000 at step 0 → 1.7500 at the best step" in text and "Q-Q" in text and "fixture CPU" in text
     assert "wall time 2 min 5 s" in text
+    assert (
+        "- **Stopped**: the held-out loss plateaued: 1 evaluation in a row without an improvement of more "
+        "than 0.001 (patience 1), at step 40 of a 600-step budget." in text
+    )
+    assert "- **Numerics**: fp32 on fixture CPU (preset bf16: auto; probe: bf16 autocast slower)." in text
     assert "the teacher has 250,002, of which 250,002 (100.00 %) were kept" in _vocabulary_line(text)
     assert "12.5 J (measured, RAPL)" in text and "4.0 J (estimate: TDP x time)" in text
     assert "| 8.0× |" in text  # student eager 400/s vs teacher eager 50/s on the same hardware
@@ -308,6 +318,15 @@ def test_unevaluated_card_says_so_and_records_missing_provenance(fixture_student
     # without a corpus list the licence rule is applied to the whole xh corpus, and says so
     assert card.data.license == "cc-by-nc-sa-4.0" and "does not list the corpus files" in text
     assert (path / "README.md").is_file() and not list(path.glob(".README.md.*"))
+
+
+def test_a_record_without_stopping_or_numerics_says_not_recorded(fixture_student_template):
+    """Records written before early stopping and bf16 auto lack both parts: the card says so."""
+    older = copy.deepcopy(DISTILLATION)
+    del older["stopping"], older["numerics"]
+    install_student(fixture_student_template, distillation=older)
+    text = cards.write_card("xh", "xs").read_text(encoding="utf-8")
+    assert "- **Stopped**: not recorded." in text and "- **Numerics**: not recorded." in text
 
 
 def test_licence_rule():
@@ -534,3 +553,6 @@ def test_card_and_leaderboard_show_the_init_only_baseline(fixture_student_templa
     [ner] = [r for r in summarize(load_records("xh", kind="eval")) if r["task"] == "masakhaner"]
     order = [m["role"] for m in ner["models"]]
     assert order.index("student") < order.index("init-baseline") < order.index("random-baseline")
+
+    assert "- **Stopped**: the step budget ran out at step 6; the held-out loss: " in text
+    assert "- **Numerics**: fp32 on " in text and "(preset bf16: false; set by the preset)." in text

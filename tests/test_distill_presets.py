@@ -1,10 +1,13 @@
-"""Presets: values, overrides from the command line, validation."""
+"""Presets: values, overrides from the command line, validation; the step budget, the stop rule and the
+bf16 rule (pure functions of the preset and given numbers)."""
 
 from __future__ import annotations
 
 import pytest
 
+from zoo.distill.numerics import pick_bf16
 from zoo.distill.presets import PRESETS, get_preset
+from zoo.distill.stopping import budget_steps, steps_per_epoch, stop_reason
 from zoo.errors import UsageError
 from zoo.overrides import parse_sets
 
@@ -55,3 +58,74 @@ def test_unknown_preset_and_bad_set_syntax():
         get_preset("cpux")
     with pytest.raises(UsageError, match="FIELD=VALUE"):
         parse_sets(["max_steps"])
+
+
+def test_cpu_preset_trains_to_a_plateau_within_an_epoch_budget_and_a_wall_cap():
+    p = get_preset("cpu")
+    assert p.max_seq_len >= 128 and (p.max_steps, p.max_epochs) == (None, 3.0)
+    assert (p.patience, p.min_delta, p.max_wall_s, p.bf16) == (3, 0.001, 3300.0, "auto")
+    gpu = get_preset("time-gpu")
+    assert (gpu.max_steps, gpu.max_epochs, gpu.patience, gpu.max_wall_s) == (200_000, None, None, None)
+    smoke = get_preset("smoke")
+    assert (smoke.max_steps, smoke.patience, smoke.max_wall_s, smoke.bf16) == (6, None, None, False)
+
+
+def test_bf16_takes_true_false_or_auto_and_stopping_fields_take_none():
+    assert [get_preset("smoke", {"bf16": v}).bf16 for v in ("auto", "true", "off")] == ["auto", True, False]
+    p = get_preset("cpu", parse_sets(["max_steps=150", "max_epochs=none", "patience=none", "max_wall_s=60"]))
+    assert (p.max_steps, p.max_epochs, p.patience, p.max_wall_s) == (150, None, None, 60.0)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"bf16": "maybe"}, "expected bool or 'auto'"),
+        ({"max_steps": "none", "max_epochs": "none"}, "set max_steps or max_epochs"),
+        ({"max_epochs": "0"}, "max_epochs must be positive"),
+        ({"patience": "0"}, "patience must be at least 1"),
+        ({"max_wall_s": "-5"}, "max_wall_s must be positive"),
+        ({"min_delta": "-0.1"}, "min_delta must be at least 0"),
+    ],
+)
+def test_bad_stopping_and_numerics_settings_are_usage_errors(overrides, message):
+    with pytest.raises(UsageError, match=message):
+        get_preset("cpu", overrides)
+
+
+def test_the_step_budget_is_the_smaller_of_max_steps_and_max_epochs():
+    # 100 sequences in batches of 32: 4 batches (the last one partial) per epoch
+    assert steps_per_epoch(100, 32, processes=1) == 4
+    assert steps_per_epoch(100, 32, processes=2) == 2  # each process takes every other batch
+    assert steps_per_epoch(100, 32, processes=1, accumulation=3) == 1
+    assert steps_per_epoch(3, 32, processes=4) == 1
+    epochs = get_preset("smoke", {"max_steps": "none", "max_epochs": "1.5", "per_device_batch_size": "32"})
+    assert budget_steps(epochs, 100, 1) == 6  # ceil(1.5 x 4)
+    both = get_preset("smoke", {"max_steps": "5", "max_epochs": "1.5", "per_device_batch_size": "32"})
+    assert budget_steps(both, 100, 1) == 5 and budget_steps(both, 10, 1) == 2
+    assert budget_steps(get_preset("smoke"), 10**6, 8) == 6
+
+
+@pytest.mark.parametrize(
+    ("step", "without", "wall", "expected"),
+    [
+        (40, 3, 10.0, "plateau"),  # patience 3 reached
+        (100, 3, 999.0, "plateau"),  # a plateau is named before the budget and the cap
+        (100, 1, 999.0, "budget"),
+        (40, 2, 500.0, "cap"),
+        (40, 2, 499.9, None),  # nothing is over yet: a rerun trains on
+    ],
+)
+def test_stop_reason(step, without, wall, expected):
+    assert stop_reason(step, 100, without, patience=3, wall_s=wall, max_wall_s=500.0) == expected
+
+
+def test_without_patience_or_cap_only_the_budget_stops():
+    assert stop_reason(99, 100, 50, patience=None, wall_s=1e9, max_wall_s=None) is None
+    assert stop_reason(100, 100, 0, patience=None, wall_s=0.0, max_wall_s=None) == "budget"
+
+
+def test_bf16_is_kept_only_when_clearly_faster():
+    assert pick_bf16(fp32_s=1.0, bf16_s=0.26)  # AMX-like: bf16 matmul ~3.8x fp32
+    assert not pick_bf16(fp32_s=1.0, bf16_s=2.5)  # no native bf16: autocast is slower
+    assert not pick_bf16(fp32_s=1.0, bf16_s=0.95)  # within the 0.9x margin: full precision stays
+    assert pick_bf16(fp32_s=1.0, bf16_s=0.89)

@@ -65,6 +65,13 @@ CURRENT = {
         "torch_threads": 2, "gpu": None, "device": "cpu", "bf16": False,
     },
     "date": "2025-01-01T00:30:00+00:00",
+    "stopping": {
+        "stop_reason": "budget", "step": 600, "budget_steps": 600, "max_steps": 600, "max_epochs": None,
+        "patience": None, "min_delta": 0.0, "evaluations_without_improvement": 0, "max_wall_s": None,
+        "wall_s": 1850.2,
+    },
+    "numerics": {"bf16": False, "chosen": "fp32", "probe_s_per_step": None, "device": "AMD EPYC",
+                 "reason": "set by the preset"},
 }  # fmt: skip
 
 
@@ -106,6 +113,22 @@ def test_records_of_older_writers_still_read(tmp_path):
     assert record.to_json()["student"]["untrained_parameters"] == old["student"]["untrained_parameters"]
 
 
+def test_records_without_stopping_or_numerics_still_read(tmp_path):
+    """Before early stopping and bf16 auto, records had neither part; a reader sees None."""
+    old = copy.deepcopy(CURRENT)
+    del old["stopping"], old["numerics"]
+    record = DistillationRecord.from_json(old)
+    assert record.stopping is None and record.numerics is None and record.to_json() == old
+
+
+def test_a_probed_auto_choice_round_trips():
+    auto = copy.deepcopy(CURRENT)
+    auto["numerics"] = {"bf16": "auto", "chosen": "fp32", "probe_s_per_step": {"fp32": 1.2, "bf16": 3.4},
+                        "device": "Intel Xeon", "reason": "probe"}  # fmt: skip
+    auto["stopping"].update(stop_reason="plateau", patience=3, evaluations_without_improvement=3)
+    assert DistillationRecord.from_json(copy.deepcopy(auto)).to_json() == auto
+
+
 def test_no_record_in_a_directory_is_none(tmp_path):
     assert DistillationRecord.in_dir(tmp_path) is None
 
@@ -117,6 +140,8 @@ def test_no_record_in_a_directory_is_none(tmp_path):
         (lambda d: d["training"].update(steps="many"), "training.steps"),
         (lambda d: d.update(schema="time-zoo/distillation@2"), "schema"),
         (lambda d: d["vocab"].pop("kept_pieces"), "vocab.kept_pieces"),
+        (lambda d: d["stopping"].update(stop_reason="tired"), "stopping.stop_reason"),
+        (lambda d: d["numerics"].update(bf16="sometimes"), "numerics.bf16"),
     ],
 )
 def test_a_bad_record_names_the_file_and_the_field(tmp_path, edit, where):

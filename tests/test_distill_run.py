@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import math
 import os
 import signal
 import subprocess
@@ -213,6 +214,17 @@ def test_smoke_record_round_trips_through_the_typed_record(smoke_student):
     assert record.student.untrained_parameters and record.loss.student_layer == record.student.layers
 
 
+def test_a_smoke_run_stops_at_its_step_budget_in_the_numerics_it_was_given(smoke_student):
+    rec = json.loads((smoke_student / "distillation.json").read_text())
+    stop = rec["stopping"]
+    assert (stop["stop_reason"], stop["step"], stop["budget_steps"], stop["max_steps"]) == ("budget", 6, 6, 6)
+    assert (stop["patience"], stop["max_wall_s"], stop["evaluations_without_improvement"]) == (None, None, 0)
+    assert 0 < stop["wall_s"] <= rec["training"]["wall_time_s"]
+    cpu = rec["environment"]["cpu"]
+    assert rec["numerics"] == {"bf16": False, "chosen": "fp32", "probe_s_per_step": None, "device": cpu,
+                               "reason": "set by the preset"}  # fmt: skip
+
+
 def _batches_tokens(run: Path, cache: Path) -> list[list[int]]:
     """The training sequences the run's rank 0 logged, read back from the tokenised-corpus cache."""
     from datasets import load_from_disk
@@ -314,6 +326,80 @@ def test_a_run_resumed_from_a_middle_checkpoint_equals_the_uninterrupted_run(env
     assert [e["step"] for e in resumed if "step" in e] == [3, 4, 5]
     assert [e["idx"] for e in resumed if "idx" in e] == [e["idx"] for e in first if e.get("step", 0) >= 3]
     assert (out / "model.safetensors").read_bytes() == uninterrupted
+
+def _record(out: Path) -> dict:
+    return json.loads((out / "distillation.json").read_text())
+
+
+def _tiny(tiny_teacher: Path, out: Path, sets: dict[str, str], force: bool = False) -> dict:
+    """A smoke distillation against the tiny teacher into ``out``; its distillation.json."""
+    distill("xh", "xs", preset="smoke", teacher=str(tiny_teacher), out=out, overrides=sets, force=force)
+    return _record(out)
+
+
+def _sessions(rec: dict) -> list[tuple[int, int]]:
+    """(step resumed from, last step) of each training session."""
+    return [(s["resumed_from_step"], s["last_step"]) for s in rec["training"]["sessions"]]
+
+
+def test_an_epoch_budget_and_bf16_auto_probe_both_numerics(env, tiny_teacher, tmp_path):
+    """max_epochs sets the step budget from the corpus (the Trainer's own epoch count agrees); bf16=auto
+    times fp32 and bf16 autocast steps, records both and keeps bf16 only when under 0.9x the fp32 time."""
+    rec = _tiny(tiny_teacher, tmp_path / "time-xh-xs-epochs",
+                {"max_steps": "none", "max_epochs": "0.01", "bf16": "auto"})  # fmt: skip
+    per_epoch = math.ceil(rec["corpus"]["train_sequences"] / 4)  # batch 4, one process
+    budget = math.ceil(0.01 * per_epoch)
+    stop = rec["stopping"]
+    assert (stop["stop_reason"], stop["step"], stop["budget_steps"]) == ("budget", budget, budget)
+    assert rec["training"]["steps"] == budget
+    assert rec["training"]["epochs"] == pytest.approx(budget / per_epoch, abs=1e-3)
+    num = rec["numerics"]
+    probe = num["probe_s_per_step"]
+    assert set(probe) == {"fp32", "bf16"} and min(probe.values()) > 0
+    faster = "bf16" if probe["bf16"] < 0.9 * probe["fp32"] else "fp32"
+    assert num["bf16"] == "auto" and num["chosen"] == faster
+    assert rec["environment"]["bf16"] == (faster == "bf16") and num["device"] == rec["environment"]["cpu"]
+
+
+def test_a_loss_that_cannot_improve_stops_on_a_plateau_and_a_rerun_honours_it(env, tiny_teacher, tmp_path):
+    """A learning rate of 1e-12 leaves the held-out loss where it is: with patience 2 and an evaluation
+    every 2 steps, the evaluations at steps 4 and 6 bring no improvement, so training stops at step 6 of 40.
+    A rerun reads the early-stopping counter from the last checkpoint and publishes without training."""
+    out = tmp_path / "time-xh-xs-plateau"
+    sets = {"max_steps": "40", "eval_steps": "2", "patience": "2", "min_delta": "0.001"}
+    sets["learning_rate"] = "1e-12"
+    rec = _tiny(tiny_teacher, out, sets)
+    stop, tr = rec["stopping"], rec["training"]
+    assert (stop["stop_reason"], stop["step"], stop["evaluations_without_improvement"]) == ("plateau", 6, 2)
+    assert (stop["budget_steps"], stop["patience"], stop["min_delta"]) == (40, 2, 0.001)
+    losses = [loss for _, loss in tr["heldout_loss_curve"]]
+    assert [s for s, _ in tr["heldout_loss_curve"]] == [0, 2, 4, 6] and max(losses) - min(losses) < 0.001
+    rerun = _tiny(tiny_teacher, out, sets, force=True)
+    assert _sessions(rerun) == [(0, 6), (6, 6)]
+    assert rerun["stopping"]["stop_reason"] == "plateau" and rerun["training"]["steps"] == 6
+
+
+def test_the_wall_cap_stops_a_run_counts_earlier_sessions_and_a_larger_cap_resumes(
+    env, tiny_teacher, tmp_path
+):
+    """A cap of 1 ms stops at the first step, which is evaluated and saved; a rerun with the same cap
+    counts the first session's time and trains nothing; the cap is not part of the run's settings, so a
+    rerun without it resumes from that checkpoint to the budget."""
+    out = tmp_path / "time-xh-xs-cap"
+    run = run_dir_for(out)
+    sets = {"max_steps": "4", "eval_steps": "2", "max_wall_s": "0.001"}
+    rec = _tiny(tiny_teacher, out, sets)
+    stop = rec["stopping"]
+    assert (stop["stop_reason"], stop["step"], stop["max_wall_s"]) == ("cap", 1, 0.001) and stop["wall_s"] > 0
+    assert [s for s, _ in rec["training"]["heldout_loss_curve"]] == [0, 1]
+    assert (run / "checkpoint-1" / "trainer_state.json").is_file()
+    again = _tiny(tiny_teacher, out, sets, force=True)
+    assert _sessions(again) == [(0, 1), (1, 1)]
+    assert (again["stopping"]["stop_reason"], again["training"]["steps"]) == ("cap", 1)
+    longer = _tiny(tiny_teacher, out, {**sets, "max_wall_s": "none"}, force=True)
+    assert (longer["stopping"]["stop_reason"], longer["training"]["steps"]) == ("budget", 4)
+    assert [s for s, _ in longer["training"]["heldout_loss_curve"]] == [0, 1, 2, 4]
+    assert [s["resumed_from_step"] for s in longer["training"]["sessions"]] == [0, 1, 1]
 
 
 def test_two_processes_train_on_different_batches_and_stay_in_sync(env, tiny_teacher, tmp_path):
@@ -434,9 +520,11 @@ def test_short_real_distillation_halves_the_heldout_loss(tmp_path):
     """A few minutes on xh with the offline teacher: the held-out relation loss at the best checkpoint is at
     most half of its value at step 0."""
     env = _real_env(tmp_path)
-    # cpu preset (teacher-initialised embeddings), 150 steps: ~5 CPU-minutes; 60 steps reached 0.52 of step 0
+    # cpu preset (teacher-initialised embeddings) at the 64-token length this was measured with, in fp32
+    # (no probe), 150 steps: ~5 CPU-minutes; 60 steps reached 0.52 of step 0. The 128-token default has not
+    # been run with this test.
     cmd = [_zoo(), "distill", "--lang", "xh", "--size", "xs", "--preset", "cpu", "--max-steps", "150"]
-    cmd += ["--set", "eval_steps=75"]
+    cmd += ["--set", "eval_steps=75", "--set", "max_seq_len=64", "--set", "bf16=false"]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
     assert res.returncode == 0, res.stderr[-3000:]
     rec = json.loads((Path(res.stdout.strip().splitlines()[-1]) / "distillation.json").read_text())

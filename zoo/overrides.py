@@ -1,8 +1,9 @@
 """``--set FIELD=VALUE``: one parser and one typed override for every preset (distillation and evaluation).
 
 Preset dataclasses are plain ``@dataclass``es; a value given as text is converted to the field's annotated
-type (``int``, ``float``, ``bool``, ``str``, ``X | None``, ``tuple[float, ...]``). Unknown fields and values
-of the wrong type are usage errors that name the field (with a did-you-mean).
+type (``int``, ``float``, ``bool``, ``str``, ``Literal[...]``, ``tuple[float, ...]``, and unions such as
+``X | None`` or ``bool | Literal["auto"]``). Unknown fields and values of the wrong type are usage errors
+that name the field (with a did-you-mean).
 """
 
 from __future__ import annotations
@@ -30,31 +31,49 @@ def parse_sets(items: Iterable[str] | None) -> dict[str, str]:
 
 
 def coerce(field: str, typ: Any, raw: str) -> Any:
-    """``raw`` (text from the command line) as a value of the annotated type ``typ``."""
+    """``raw`` (text from the command line) as a value of the annotated type ``typ``; a union tries its
+    members in order (``bool | Literal["auto"]``: ``true`` is True, ``auto`` is "auto")."""
     union = typing.get_origin(typ) in (typing.Union, types.UnionType)
     args = typing.get_args(typ) if union else ()
     optional = type(None) in args
-    base = next((a for a in args if a is not type(None)), typ) if args else typ
+    members = [a for a in args if a is not type(None)] or [typ]
     text = raw.strip()
     if optional and text.lower() in ("none", "null", ""):
         return None
-    try:
-        if typing.get_origin(base) is tuple:
-            (item, *_) = typing.get_args(base) or (str,)
-            return tuple(coerce(field, item, x) for x in text.split(",") if x.strip())
-        if base is bool:
-            if text.lower() in ("1", "true", "yes", "on"):
-                return True
-            if text.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
-        if base is int:
-            return int(text.replace("_", ""))
-        if base is float:
-            return float(text)
-    except ValueError:
-        raise UsageError(f"--set {field}={raw}: expected {getattr(base, '__name__', base)}") from None
+    for base in members:
+        try:
+            return _convert(field, base, text)
+        except ValueError:
+            continue
+    raise UsageError(f"--set {field}={raw}: expected {' or '.join(_type_name(m) for m in members)}")
+
+
+def _convert(field: str, base: Any, text: str) -> Any:
+    """``text`` as a ``base`` value; ValueError when it is not one."""
+    if typing.get_origin(base) is tuple:
+        (item, *_) = typing.get_args(base) or (str,)
+        return tuple(coerce(field, item, x) for x in text.split(",") if x.strip())
+    if typing.get_origin(base) is typing.Literal:
+        if text in typing.get_args(base):
+            return text
+        raise ValueError(text)
+    if base is bool:
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(text)
+    if base is int:
+        return int(text.replace("_", ""))
+    if base is float:
+        return float(text)
     return text
+
+
+def _type_name(t: Any) -> str:
+    if typing.get_origin(t) is typing.Literal:
+        return " or ".join(repr(v) for v in typing.get_args(t))
+    return getattr(t, "__name__", str(t))
 
 
 def apply_overrides(preset: P, overrides: dict[str, Any] | None, fixed: tuple[str, ...] = ("name",)) -> P:

@@ -71,3 +71,34 @@ def energy_text(record: dict[str, Any]) -> str:
     if method.startswith("estimate"):
         return f"{value:.1f} J (estimate: {method.partition(':')[2].strip() or 'unspecified'})"
     return f"{value:.1f} J (measured, {method.upper()})"
+
+
+def fmt_stopping(stop: Any) -> str:
+    """Why distillation stopped (a ``StoppingPart``), in one sentence; "not recorded" for older records."""
+    if stop is None:
+        return NOT_RECORDED
+    n, step = stop.evaluations_without_improvement, f"{stop.step:,}"
+    evaluations = f"{n} evaluation{'' if n == 1 else 's'}"
+    of_budget = f"of a {stop.budget_steps:,}-step budget"
+    if stop.stop_reason == "plateau":
+        return (
+            f"the held-out loss plateaued: {evaluations} in a row without an improvement of more than "
+            f"{stop.min_delta:g} (patience {stop.patience}), at step {step} {of_budget}"
+        )
+    trend = "still improving" if n == 0 else f"{evaluations} in a row without improvement"
+    if stop.stop_reason == "budget":
+        epochs = f" ({stop.max_epochs:g} epochs)" if stop.max_epochs is not None else ""
+        return f"the step budget{epochs} ran out at step {step}; the held-out loss: {trend}"
+    return (
+        f"the wall-clock cap of {fmt_duration(stop.max_wall_s)} (all sessions) was reached at step {step} "
+        f"{of_budget}; the held-out loss: {trend}"
+    )
+
+
+def fmt_numerics(numerics: Any) -> str:
+    """fp32 or bf16 autocast and why (a ``NumericsPart``); "not recorded" for older records."""
+    if numerics is None:
+        return NOT_RECORDED
+    chosen = "bf16 autocast" if numerics.chosen == "bf16" else "fp32"
+    setting = str(numerics.bf16).lower()
+    return f"{chosen} on {numerics.device} (preset bf16: {setting}; {numerics.reason})"

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from zoo.registry import LanguageSpec, StudentShape, TeacherRef
 
 TOKENIZER_DIR = "student-tokenizer"
+_NOT_IN_SIGNATURE = ("log_ranks", "dataloader_workers", "max_wall_s")
 
 
 def say(msg: str, main: bool = True) -> None:
@@ -165,7 +166,8 @@ def prepare(job: Job, main: bool, restart: bool) -> Prepared:
             layer=layer,
             relation_heads=heads,
             corpus=sorted(f["sha256"] for f in corpus.meta["files"]),
-            preset={k: v for k, v in p.as_dict().items() if k not in ("log_ranks", "dataloader_workers")},
+            # how the checkpoints were made; not the wall-clock cap (a capped run resumes with a larger one)
+            preset={k: v for k, v in p.as_dict().items() if k not in _NOT_IN_SIGNATURE},
         )
         prepare_run_dir(job.run_dir, signature, restart)
         with atomic_dir(prep.tok_dir, overwrite=True) as tmp:

@@ -242,6 +242,34 @@ class TrainingPart(Part):
         )
 
 
+class StoppingPart(Part):
+    """Why training stopped (:mod:`zoo.distill.stopping`): ``plateau`` (``patience`` held-out evaluations
+    in a row without an improvement of more than ``min_delta``), ``budget`` (``budget_steps``: the smaller
+    of ``max_steps`` and ``max_epochs`` epochs) or ``cap`` (the run's wall time reached ``max_wall_s``)."""
+
+    stop_reason: Literal["plateau", "budget", "cap"]
+    step: int
+    budget_steps: int
+    max_steps: int | None
+    max_epochs: float | None
+    patience: int | None
+    min_delta: float
+    evaluations_without_improvement: int
+    max_wall_s: float | None
+    wall_s: float  # the run's wall time (all sessions, preparation included) when training stopped
+
+
+class NumericsPart(Part):
+    """fp32 or bf16 autocast (:mod:`zoo.distill.numerics`): the preset's setting, the choice, and the
+    probe's seconds per step (``{"fp32": s, "bf16": s}``; None when nothing was probed)."""
+
+    bf16: bool | Literal["auto"]
+    chosen: Literal["fp32", "bf16"]
+    probe_s_per_step: dict[str, float] | None
+    device: str
+    reason: str
+
+
 class PresetPart(Part):
     """The preset: its name, every value it ran with (``Preset.as_dict()``), and the overrides given."""
 
@@ -281,6 +309,8 @@ class DistillationRecord(Record):
     preset: PresetPart
     environment: EnvironmentPart
     date: str
+    stopping: StoppingPart | None = None  # older writers lacked it
+    numerics: NumericsPart | None = None  # older writers lacked it
 
     @classmethod
     def in_dir(cls, student_dir: str | os.PathLike) -> DistillationRecord | None:

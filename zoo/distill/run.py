@@ -1,13 +1,14 @@
 """The distillation entry point: ``zoo distill`` and ``python -m zoo.distill`` (``accelerate launch``).
 
-One call: prepare the teacher, corpus, vocabulary and student (:mod:`zoo.distill.prepare`), train with
-:class:`DistillationTrainer` (resuming from the last checkpoint of the run directory,
-:mod:`zoo.distill.checkpoints`), and publish the best checkpoint atomically as a student directory that
-``AutoModel``/``AutoTokenizer`` load with no project code, with its ``distillation.json``
-(:class:`~zoo.distill.record.DistillationRecord`), and beside it, in ``init/``, the student exactly as
-initialised before any step (the init-only baseline, :data:`zoo.models.INIT_DIR`). Under
-``accelerate launch``/``torchrun`` every process runs this same function; the main process prepares shared
-files first and alone writes checkpoints and the student.
+One call: prepare the teacher, corpus, vocabulary and student (:mod:`zoo.distill.prepare`), choose the
+numerics (:mod:`zoo.distill.numerics`), train with :class:`DistillationTrainer` until the step budget, a
+plateau of the held-out loss or the wall-clock cap (:mod:`zoo.distill.stopping`; resuming from the last
+checkpoint of the run directory, :mod:`zoo.distill.checkpoints`), and publish the best checkpoint
+atomically as a student directory that ``AutoModel``/``AutoTokenizer`` load with no project code, with its
+``distillation.json`` (:class:`~zoo.distill.record.DistillationRecord`), and beside it, in ``init/``, the
+student exactly as initialised before any step (the init-only baseline, :data:`zoo.models.INIT_DIR`). Under
+``accelerate launch`` or ``torchrun`` every process runs this same function; the main process prepares
+shared files first and alone writes checkpoints and the student.
 
 Run state (checkpoints, logs) lives in ``work_dir()/runs/distill/<student dir name>/``, never in the
 published student directory.
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.distill import prepare as prep_mod
+from zoo.distill import stopping
 from zoo.distill.checkpoints import (
     LOG_HISTORY_FILE,
     SESSIONS_FILE,
@@ -41,8 +43,10 @@ from zoo.distill.record import (
     EnvironmentPart,
     HiddenStateLoss,
     LossPart,
+    NumericsPart,
     Params,
     PresetPart,
+    StoppingPart,
     StudentPart,
     TeacherPart,
     TrainingPart,
@@ -69,7 +73,7 @@ def distill(
     """
     from transformers import AutoTokenizer
 
-    from zoo.distill.trainer import training_arguments
+    from zoo.distill.trainer import DistillationCollator, training_arguments
     from zoo.fileio import exclusive_lock
 
     t_start = time.monotonic()
@@ -83,19 +87,57 @@ def distill(
         s_tok = AutoTokenizer.from_pretrained(str(prep.tok_dir))
         check = prep_mod.check_student_tokenizer(job, prep, s_tok, main)
         student = prep_mod.build_student(job, prep, s_tok, main)
-        trainer = _train(job, prep, student, s_tok, args, main)
+        collator = DistillationCollator(
+            prep.vocab.lookup(s_tok.unk_token_id), prep.t_tok.pad_token_id, s_tok.pad_token_id
+        )
+        numerics = _numerics(job, prep, student, collator, args)
+        budget = stopping.budget_steps(job.preset, len(prep.corpus.train), args.world_size)
+        args = training_arguments(job.preset, job.run_dir, bf16=numerics.chosen == "bf16", max_steps=budget)
+        say(_plan(job.preset, budget, len(prep.corpus.train), args.world_size, numerics), main)
+        trainer, wall_s = _train(job, prep, student, s_tok, collator, args, main, t_start, budget)
         if not trainer.is_world_process_zero():
             return job.out_dir
+        stop = _stopping(job, trainer, budget, wall_s)
+        say(f"stopped ({stop.stop_reason}) at step {stop.step}", main)
         record = _record(job, prep, student, check, trainer, args, time.monotonic() - t_start)
+        record = record.model_copy(update={"stopping": stop, "numerics": numerics})
         _write_student(trainer, student, prep.tok_dir, record, job.out_dir)
         say(f"student written to {job.out_dir}")
     return job.out_dir
 
 
-def _train(job: Job, prep: Prepared, student: BuiltStudent, s_tok, args, main: bool):
-    """Train from the last complete checkpoint (or from scratch); returns the Trainer at its final state with
-    the best checkpoint's weights loaded."""
-    from zoo.distill.trainer import DistillationCollator, DistillationTrainer, SessionLogCallback
+def _numerics(job: Job, prep: Prepared, student: BuiltStudent, collator, args) -> NumericsPart:
+    """fp32 or bf16 autocast for this run (a probe on a real batch where the preset says auto)."""
+    from zoo.distill import numerics
+
+    p = job.preset
+
+    def probe() -> dict[str, float]:
+        say("bf16: auto; timing a few steps in fp32 and in bf16 autocast", args.process_index == 0)
+        batch = numerics.median_batch(prep.corpus.train, collator, p.per_device_batch_size)
+        return numerics.probe_steps(student.model, prep.t_model, batch, prep.layer, prep.heads)
+
+    return numerics.choose(p.bf16, job.run_dir, last_checkpoint(job.run_dir) is not None, probe, args)
+
+
+def _plan(p, budget: int, train_sequences: int, processes: int, numerics: NumericsPart) -> str:
+    per_epoch = stopping.steps_per_epoch(train_sequences, p.per_device_batch_size, processes,
+                                         p.gradient_accumulation_steps)  # fmt: skip
+    plateau = f"patience {p.patience} evaluations (min_delta {p.min_delta})" if p.patience else "no patience"
+    cap = f"wall cap {p.max_wall_s:.0f} s" if p.max_wall_s else "no wall cap"
+    return (
+        f"budget {budget:,} steps ({train_sequences:,} training sequences, {per_epoch:,} steps per "
+        f"epoch); held-out loss every {p.eval_steps} steps, {plateau}; {cap}; numerics "
+        f"{numerics.chosen} ({numerics.reason})"
+    )
+
+
+def _train(job: Job, prep: Prepared, student: BuiltStudent, s_tok, collator, args, main: bool,
+           started: float, budget: int):  # fmt: skip
+    """Train from the last complete checkpoint (or from scratch) until a stop of :mod:`zoo.distill.stopping`;
+    returns the Trainer at its final state with the best checkpoint's weights loaded, and the run's wall
+    time (all sessions) when training stopped."""
+    from zoo.distill.trainer import DistillationTrainer, SessionLogCallback
 
     last = last_checkpoint(job.run_dir)
     args.eval_on_start = last is None
@@ -105,31 +147,47 @@ def _train(job: Job, prep: Prepared, student: BuiltStudent, s_tok, args, main: b
     if rank_log is not None and last is None:
         rank_log.unlink(missing_ok=True)
     resumed_step = checkpoint_step(last) or 0
-    sessions = SessionLogCallback(job.run_dir / SESSIONS_FILE, resumed_step) if main else None
+    sessions = SessionLogCallback(job.run_dir / SESSIONS_FILE, resumed_step, started) if main else None
+    prior_s = stopping.agree(sessions.prior_s if sessions else 0.0, args)
     trainer = DistillationTrainer(
         model=student.model,
         args=args,
         train_dataset=prep.corpus.train,
         eval_dataset=prep.corpus.heldout,
-        data_collator=DistillationCollator(
-            prep.vocab.lookup(s_tok.unk_token_id), prep.t_tok.pad_token_id, s_tok.pad_token_id
-        ),
+        data_collator=collator,
         processing_class=s_tok,
-        callbacks=[sessions] if sessions else None,
+        callbacks=([sessions] if sessions else []) + stopping.callbacks(job.preset, prior_s, started),
         teacher=prep.t_model,
         teacher_layer=prep.layer,
         relation_heads=prep.heads,
         rank_log=rank_log,
         hidden_loss_weight=job.preset.hidden_loss_weight,
     )
-    if last is not None and resumed_step >= job.preset.max_steps:
-        say(f"the run finished at step {resumed_step}; publishing its best checkpoint", main)
+    done = stopping.finished_reason(last, job.preset, budget, prior_s) if last is not None else None
+    if done:
+        say(f"the run already stopped at step {resumed_step} ({done}); publishing its best checkpoint", main)
         restore_finished_run(trainer, last, job.run_dir)
         if sessions is not None:
             sessions.on_train_end(args, trainer.state, None)
     else:
         trainer.train(resume_from_checkpoint=str(last) if last else None)
-    return trainer
+    return trainer, prior_s + time.monotonic() - started
+
+
+def _stopping(job: Job, trainer, budget: int, wall_s: float) -> StoppingPart:
+    """Why training stopped (main process; the last checkpoint saved the early-stopping counter)."""
+    from zoo.errors import ZooError
+
+    p, state = job.preset, trainer.state
+    counter = stopping.without_improvement(state.stateful_callbacks)
+    reason = stopping.stop_reason(state.global_step, budget, counter, p.patience, wall_s, p.max_wall_s)
+    if reason is None:
+        raise ZooError(f"training stopped at step {state.global_step} without a known reason (a bug)")
+    return StoppingPart(
+        stop_reason=reason, step=state.global_step, budget_steps=budget, max_steps=p.max_steps,
+        max_epochs=p.max_epochs, patience=p.patience, min_delta=p.min_delta,
+        evaluations_without_improvement=counter, max_wall_s=p.max_wall_s, wall_s=round(wall_s, 1),
+    )  # fmt: skip
 
 
 def _record(
@@ -176,7 +234,7 @@ def _record(
         training=TrainingPart.from_state(state, args.world_size, sessions, elapsed_s),
         preset=PresetPart(name=p.name, values=p.as_dict(), overrides=job.overrides),
         environment=EnvironmentPart.from_env(
-            environment(), torch.get_num_threads(), str(args.device), p.bf16
+            environment(), torch.get_num_threads(), str(args.device), bool(args.bf16)
         ),
         date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     )

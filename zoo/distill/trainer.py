@@ -181,19 +181,28 @@ class _FinalWeightsDigest(TrainerCallback):
 
 class SessionLogCallback(TrainerCallback):
     """Record each training session (start, step it resumed from, last step, elapsed seconds) in a JSON file,
-    updated at every log and save, so killed sessions count too. Main process only."""
+    updated at every log and save, so killed sessions count too. Main process only. ``started`` is the
+    ``time.monotonic()`` the session's elapsed time counts from (default: now; ``zoo distill`` passes its
+    own start, so preparation counts)."""
 
-    def __init__(self, path: Path, resumed_from_step: int):
+    def __init__(self, path: Path, resumed_from_step: int, started: float | None = None):
         self.path = Path(path)
         self.sessions = json.loads(self.path.read_text(encoding="utf-8")) if self.path.is_file() else []
+        self.t0 = time.monotonic() if started is None else started
+        since = datetime.timedelta(seconds=time.monotonic() - self.t0)
+        began = datetime.datetime.now(datetime.timezone.utc) - since
         self.current = {
-            "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "started": began.isoformat(timespec="seconds"),
             "resumed_from_step": resumed_from_step,
             "last_step": resumed_from_step,
             "elapsed_s": 0.0,
         }
         self.sessions.append(self.current)
-        self.t0 = time.monotonic()
+
+    @property
+    def prior_s(self) -> float:
+        """Seconds of the run's earlier sessions (as far as each recorded them)."""
+        return sum(s["elapsed_s"] for s in self.sessions[:-1])
 
     def _write(self, state) -> None:
         if not state.is_world_process_zero:
@@ -212,12 +221,16 @@ class SessionLogCallback(TrainerCallback):
         self._write(state)
 
 
-def training_arguments(p: Preset, run_dir: Path) -> TrainingArguments:
+def training_arguments(
+    p: Preset, run_dir: Path, bf16: bool | None = None, max_steps: int | None = None
+) -> TrainingArguments:
     """The Trainer's arguments for preset ``p``: checkpoints in ``run_dir`` every ``eval_steps``, the best
-    by held-out relation loss loaded at the end; without a GPU, several processes train on CPU (gloo)."""
+    by held-out relation loss loaded at the end, callback states (the early-stopping counter) restored on
+    resume; without a GPU, several processes train on CPU (gloo). ``bf16`` (default: ``p.bf16 is True``) is
+    the chosen numerics, ``max_steps`` (default: ``p.max_steps``) the step budget."""
     return TrainingArguments(
         output_dir=str(run_dir),
-        max_steps=p.max_steps,
+        max_steps=max_steps or p.max_steps or -1,
         per_device_train_batch_size=p.per_device_batch_size,
         per_device_eval_batch_size=p.eval_batch_size,
         gradient_accumulation_steps=p.gradient_accumulation_steps,
@@ -227,13 +240,14 @@ def training_arguments(p: Preset, run_dir: Path) -> TrainingArguments:
         warmup_steps=p.warmup_steps,
         lr_scheduler_type=p.lr_scheduler,
         max_grad_norm=p.max_grad_norm,
-        bf16=p.bf16,
+        bf16=(p.bf16 is True) if bf16 is None else bf16,
         eval_strategy="steps",
         eval_steps=p.eval_steps,
         save_strategy="steps",
         save_steps=p.eval_steps,
         save_total_limit=p.save_total_limit,
         load_best_model_at_end=True,
+        restore_callback_states_from_checkpoint=True,
         metric_for_best_model="eval_loss",
         greater_is_better=False,
         logging_strategy="steps",
