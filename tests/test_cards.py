@@ -514,6 +514,8 @@ def test_card_of_a_real_distillation_shows_its_vocabulary(smoke_student):  # noq
     assert f"- **Initialisation**: {record.student.embedding_init}." in text
     assert 'from_pretrained("time/time-xh", add_pooling_layer=False)' in text and "no pooler" in text
     assert "init only" not in text  # an all-random init: no init-only column
+    assert "- **Stopped**: the step budget ran out at step 6; the held-out loss: " in text
+    assert "- **Numerics**: fp32 on " in text and "(preset bf16: false; set by the preset)." in text
 
 
 def test_card_and_leaderboard_show_the_init_only_baseline(fixture_student_template):
@@ -554,5 +556,3 @@ def test_card_and_leaderboard_show_the_init_only_baseline(fixture_student_templa
     order = [m["role"] for m in ner["models"]]
     assert order.index("student") < order.index("init-baseline") < order.index("random-baseline")
 
-    assert "- **Stopped**: the step budget ran out at step 6; the held-out loss: " in text
-    assert "- **Numerics**: fp32 on " in text and "(preset bf16: false; set by the preset)." in text
