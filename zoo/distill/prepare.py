@@ -159,7 +159,11 @@ def prepare(job: Job, main: bool, restart: bool) -> Prepared:
             layer=layer,
             relation_heads=heads,
             corpus=sorted(f["sha256"] for f in corpus.meta["files"]),
-            preset={k: v for k, v in p.as_dict().items() if k not in ("log_ranks", "dataloader_workers")},
+            preset={  # the MLM head step has its own signature (zoo.distill.mlm_head)
+                k: v
+                for k, v in p.as_dict().items()
+                if k not in ("log_ranks", "dataloader_workers") and not k.startswith("mlm_")
+            },
         )
         prepare_run_dir(job.run_dir, signature, restart)
         with atomic_dir(prep.tok_dir, overwrite=True) as tmp:

@@ -2,8 +2,10 @@
 
 One call: prepare the teacher, corpus, vocabulary and student (:mod:`zoo.distill.prepare`), train with
 :class:`DistillationTrainer` (resuming from the last checkpoint of the run directory,
-:mod:`zoo.distill.checkpoints`), and publish the best checkpoint atomically as a student directory that
-``AutoModel``/``AutoTokenizer`` load with no project code, with its ``distillation.json``
+:mod:`zoo.distill.checkpoints`), add a masked-LM head to the best checkpoint with its encoder frozen
+(:mod:`zoo.distill.mlm_head`; preset field ``mlm_head_steps``), and publish it atomically as a student
+directory that ``AutoModel``, ``AutoModelForMaskedLM`` and ``AutoTokenizer`` load with no project code, with
+its ``distillation.json``
 (:class:`~zoo.distill.record.DistillationRecord`). Under ``accelerate launch``/``torchrun`` every process
 runs this same function; the main process prepares shared files first and alone writes checkpoints and the
 student.
@@ -81,10 +83,18 @@ def distill(
         check = prep_mod.check_student_tokenizer(job, prep, s_tok, main)
         student = prep_mod.build_student(job, prep, s_tok, main)
         trainer = _train(job, prep, student, s_tok, args, main)
+        train_s = time.monotonic() - t_start
+        head = None
+        if job.preset.mlm_head_steps:
+            from zoo.distill.mlm_head import add_mlm_head
+
+            head = add_mlm_head(job, prep, trainer.model, s_tok, main)
         if not trainer.is_world_process_zero():
             return job.out_dir
-        record = _record(job, prep, student, check, trainer, args, time.monotonic() - t_start)
-        _write_student(trainer, prep.tok_dir, record, job.out_dir)
+        record = _record(job, prep, student, check, trainer, args, train_s)
+        if head is not None:
+            record.mlm_head = head.part
+        _write_student(head.model if head else trainer.model, prep.tok_dir, record, job.out_dir)
         say(f"student written to {job.out_dir}")
     return job.out_dir
 
@@ -179,12 +189,13 @@ def _record(
     )
 
 
-def _write_student(trainer, tok_dir: Path, record: DistillationRecord, out_dir: Path) -> None:
-    """The student directory, atomically: weights, config, tokenizer files, id map, ``distillation.json``."""
+def _write_student(model, tok_dir: Path, record: DistillationRecord, out_dir: Path) -> None:
+    """The student directory, atomically: weights (``BertForMaskedLM`` with the pooler, or ``BertModel``
+    without a head), config, tokenizer files, id map, ``distillation.json``."""
     from zoo.fileio import atomic_dir
 
     with atomic_dir(out_dir, overwrite=True) as tmp:
-        trainer.model.save_pretrained(tmp)
+        model.save_pretrained(tmp)
         for f in tok_dir.iterdir():
             shutil.copy2(f, tmp / f.name)
         record.write(tmp / FILE_NAME)
