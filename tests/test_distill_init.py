@@ -75,7 +75,9 @@ def copied(env, wide_teacher) -> Path:  # noqa: F811
 
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:
-    return load_file(str(path / "model.safetensors"))
+    """The encoder's tensors (with an MLM head they are stored under ``bert.``; the head is left out)."""
+    tensors = load_file(str(path / "model.safetensors"))
+    return {k.removeprefix("bert."): v for k, v in tensors.items() if not k.startswith("cls.")}
 
 
 def test_the_hidden_state_loss_trains_the_last_ffn_and_is_not_published(plain, hidden):

@@ -46,6 +46,8 @@ def test_overrides_are_typed():
         ({"max_steps": "0"}, "max_steps must be at least 1"),
         ({"sampling": "shuffled"}, "group_by_length or random"),
         ({"heldout_fraction": "0.9"}, "heldout_fraction"),
+        ({"mlm_head_steps": "-1"}, "mlm_head_steps must be >= 0"),
+        ({"mlm_pppl_sequences": "0"}, "mlm_pppl_sequences >= 1"),
     ],
 )
 def test_bad_overrides_are_usage_errors(overrides, message):

@@ -143,8 +143,9 @@ def test_smoke_run_writes_a_complete_student(smoke_student, env, tiny_teacher):
     assert cfg["vocab_size"] == rec["vocab"]["kept_pieces"]
 
     best = load_file(str(run / f"checkpoint-{tr['best_step']}" / "model.safetensors"))
-    final = load_file(str(out / "model.safetensors"))
-    assert best.keys() == final.keys() and all(torch.equal(best[k], final[k]) for k in best)
+    final = load_file(str(out / "model.safetensors"))  # BertForMaskedLM: the best encoder + the MLM head
+    assert all(torch.equal(best[k], final[f"bert.{k}"]) for k in best)
+    assert {k for k in final if not k.startswith("bert.")} == {k for k in final if k.startswith("cls.")}
 
 
 # Every field of distillation.json that a reader elsewhere reads (as JSON, today): zoo/cards.py

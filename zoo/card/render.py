@@ -142,7 +142,24 @@ def _distillation_context(student: Student, licence: LicenceChoice) -> dict[str,
         "vocab_teacher": fmt_int(d.vocab.teacher_pieces),
         "vocab_kept": fmt_int(d.vocab.kept_pieces),
         "vocab_kept_share": fmt_percent_share(d.vocab.kept_fraction),
+        "mlm": _mlm_context(d.mlm_head),
     }
+
+
+def _mlm_context(h) -> dict[str, Any] | None:
+    """The masked-LM head line of the card (None: no head recorded)."""
+    if h is None:
+        return None
+    e = h.heldout
+    pct = "{:.1f} %".format
+    return {
+        "objective": h.description, "steps": fmt_int(h.steps), "accuracy": pct(100 * e.accuracy),
+        "unigram_accuracy": pct(100 * e.unigram_accuracy), "unigram_piece": e.unigram_piece,
+        "positions": fmt_int(e.masked_positions), "sequences": fmt_int(e.sequences),
+        "pppl": f"{e.pseudo_perplexity:.1f}", "unigram_pppl": f"{e.unigram_perplexity:.1f}",
+        "pppl_tokens": fmt_int(e.pppl_tokens),
+        "teacher_accuracy": None if e.teacher_accuracy is None else pct(100 * e.teacher_accuracy),
+    }  # fmt: skip
 
 
 def _eval_context(tasks: list[TaskResult]) -> dict[str, Any]:
@@ -280,6 +297,7 @@ def card_context(student: Student, org: str = "time") -> tuple[Any, dict[str, An
         else NOT_RECORDED,
         "vocab_size": fmt_int(student.config.get("vocab_size")),
         "has_pooler": student.has_pooler,
+        "has_mlm_head": "BertForMaskedLM" in (student.config.get("architectures") or []),
         "licence": licence.id,
         "licence_reason": licence.reason,
         "licence_sources": licence.sources,

@@ -26,6 +26,11 @@ TOKENIZER_DIR = "student-tokenizer"
 _NOT_IN_SIGNATURE = ("log_ranks", "dataloader_workers", "max_wall_s")
 
 
+def _outside_signature(field: str) -> bool:
+    """Preset fields a resumed relation run may change: logging, workers, the wall cap, the MLM head step."""
+    return field in _NOT_IN_SIGNATURE or field.startswith("mlm_")
+
+
 def say(msg: str, main: bool = True) -> None:
     """A progress line on stderr (from the main process only)."""
     if main:
@@ -166,8 +171,9 @@ def prepare(job: Job, main: bool, restart: bool) -> Prepared:
             layer=layer,
             relation_heads=heads,
             corpus=sorted(f["sha256"] for f in corpus.meta["files"]),
-            # how the checkpoints were made; not the wall-clock cap (a capped run resumes with a larger one)
-            preset={k: v for k, v in p.as_dict().items() if k not in _NOT_IN_SIGNATURE},
+            # how the checkpoints were made; not the wall-clock cap (a capped run resumes with a larger one),
+            # not the MLM head step (its own signature, zoo.distill.mlm_head)
+            preset={k: v for k, v in p.as_dict().items() if not _outside_signature(k)},
         )
         prepare_run_dir(job.run_dir, signature, restart)
         with atomic_dir(prep.tok_dir, overwrite=True) as tmp:

@@ -291,6 +291,49 @@ class EnvironmentPart(Environment):
         return cls(**{**env, "torch_threads": torch_threads, "device": device, "bf16": bf16})
 
 
+class MlmEval(Part):
+    """The head on held-out corpus sequences (the distillation held-out split), against a unigram baseline.
+
+    Accuracy: top-1 at ``masked_positions`` fixed positions (seeded; every one replaced by the mask token);
+    the unigram baseline predicts ``unigram_piece``, the most frequent non-special piece of the training
+    sequences, at the same positions. Pseudo-perplexity (Salazar et al. 2020): each non-special token of the
+    first ``pppl_sequences`` sequences masked in turn; ``unigram_perplexity`` is the add-one-smoothed unigram
+    of the training sequences on the same tokens. ``teacher_accuracy``: the teacher's head restricted to the
+    kept pieces, same positions (None when the teacher has no head)."""
+
+    sequences: int
+    masked_positions: int
+    accuracy: float
+    unigram_piece: str
+    unigram_accuracy: float
+    pppl_sequences: int
+    pppl_tokens: int
+    pseudo_perplexity: float
+    unigram_perplexity: float
+    teacher_accuracy: float | None = None
+    seed: int
+
+
+class MlmHeadPart(Part):
+    """The masked-LM head trained after relation distillation (:mod:`zoo.distill.mlm_head`)."""
+
+    objective: Literal["mlm-corpus", "teacher-kl"]
+    description: str
+    encoder_frozen: bool
+    decoder: str
+    init: str
+    trained_parameters: list[str]
+    trained_parameter_count: int
+    masking: str
+    steps: int
+    batch_size: int
+    learning_rate: float
+    warmup_steps: int
+    train_loss_curve: list[tuple[int, float]]
+    heldout: MlmEval
+    wall_time_s: float
+
+
 class DistillationRecord(Record):
     """``distillation.json`` in a student directory (schema ``time-zoo/distillation@1``)."""
 
@@ -311,6 +354,7 @@ class DistillationRecord(Record):
     date: str
     stopping: StoppingPart | None = None  # older writers lacked it
     numerics: NumericsPart | None = None  # older writers lacked it
+    mlm_head: MlmHeadPart | None = None  # None: no head (mlm_head_steps=0, or written before heads existed)
 
     @classmethod
     def in_dir(cls, student_dir: str | os.PathLike) -> DistillationRecord | None:

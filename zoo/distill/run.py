@@ -3,10 +3,12 @@
 One call: prepare the teacher, corpus, vocabulary and student (:mod:`zoo.distill.prepare`), choose the
 numerics (:mod:`zoo.distill.numerics`), train with :class:`DistillationTrainer` until the step budget, a
 plateau of the held-out loss or the wall-clock cap (:mod:`zoo.distill.stopping`; resuming from the last
-checkpoint of the run directory, :mod:`zoo.distill.checkpoints`), and publish the best checkpoint
-atomically as a student directory that ``AutoModel``/``AutoTokenizer`` load with no project code, with its
-``distillation.json`` (:class:`~zoo.distill.record.DistillationRecord`), and beside it, in ``init/``, the
-student exactly as initialised before any step (the init-only baseline, :data:`zoo.models.INIT_DIR`). Under
+checkpoint of the run directory, :mod:`zoo.distill.checkpoints`), add a masked-LM head to the best
+checkpoint with its encoder frozen (:mod:`zoo.distill.mlm_head`; preset field ``mlm_head_steps``), and
+publish it atomically as a student directory that ``AutoModel``, ``AutoModelForMaskedLM`` and
+``AutoTokenizer`` load with no project code, with its ``distillation.json``
+(:class:`~zoo.distill.record.DistillationRecord`), and beside it, in ``init/``, the student exactly as
+initialised before any step (the init-only baseline, :data:`zoo.models.INIT_DIR`). Under
 ``accelerate launch`` or ``torchrun`` every process runs this same function; the main process prepares
 shared files first and alone writes checkpoints and the student.
 
@@ -34,6 +36,7 @@ from zoo.distill.checkpoints import (
     last_checkpoint,
     restore_finished_run,
 )
+from zoo.distill.hidden_loss import without_map
 from zoo.distill.prepare import BuiltStudent, Job, Prepared, say
 from zoo.distill.presets import Preset
 from zoo.distill.record import (
@@ -95,13 +98,21 @@ def distill(
         args = training_arguments(job.preset, job.run_dir, bf16=numerics.chosen == "bf16", max_steps=budget)
         say(_plan(job.preset, budget, len(prep.corpus.train), args.world_size, numerics), main)
         trainer, wall_s = _train(job, prep, student, s_tok, collator, args, main, t_start, budget)
-        if not trainer.is_world_process_zero():
-            return job.out_dir
-        stop = _stopping(job, trainer, budget, wall_s)
-        say(f"stopped ({stop.stop_reason}) at step {stop.step}", main)
-        record = _record(job, prep, student, check, trainer, args, time.monotonic() - t_start)
-        record = record.model_copy(update={"stopping": stop, "numerics": numerics})
-        _write_student(trainer, student, prep.tok_dir, record, job.out_dir)
+        train_s = time.monotonic() - t_start
+        with without_map(trainer.model) as encoder:  # the hidden-state map is never published
+            head = None
+            if job.preset.mlm_head_steps:
+                from zoo.distill.mlm_head import add_mlm_head
+
+                head = add_mlm_head(job, prep, encoder, s_tok, main)
+            if not trainer.is_world_process_zero():
+                return job.out_dir
+            stop = _stopping(job, trainer, budget, wall_s)
+            say(f"stopped ({stop.stop_reason}) at step {stop.step}", main)
+            record = _record(job, prep, student, check, trainer, args, train_s)
+            update = {"stopping": stop, "numerics": numerics, "mlm_head": head.part if head else None}
+            record = record.model_copy(update=update)
+            _write_student(encoder, head.model if head else None, student, prep.tok_dir, record, job.out_dir)
         say(f"student written to {job.out_dir}")
     return job.out_dir
 
@@ -253,19 +264,18 @@ def _hidden_part(p: Preset, prep: Prepared, student: BuiltStudent) -> HiddenStat
 
 
 def _write_student(
-    trainer, student: BuiltStudent, tok_dir: Path, record: DistillationRecord, out_dir: Path
+    encoder, mlm, student: BuiltStudent, tok_dir: Path, record: DistillationRecord, out_dir: Path
 ) -> None:
-    """The student directory, atomically: weights (without the hidden-state map), config, tokenizer files, id
-    map, ``distillation.json``; and ``init/``: the weights as initialised with the same config and tokenizer
-    (not published: the Hub gets top-level files only)."""
-    from zoo.distill.hidden_loss import without_map
+    """The student directory, atomically: weights (``BertForMaskedLM`` when ``mlm`` is given, else the
+    ``BertModel`` ``encoder``; never the hidden-state map), config, tokenizer files, id map,
+    ``distillation.json``; and ``init/``: the encoder as initialised, with the same config and tokenizer (not
+    published: the Hub gets top-level files only)."""
     from zoo.fileio import atomic_dir
     from zoo.models import INIT_DIR, init_baseline_id
 
     with atomic_dir(out_dir, overwrite=True) as tmp:
-        with without_map(trainer.model) as model:
-            model.save_pretrained(tmp)
-            model.save_pretrained(tmp / INIT_DIR, state_dict=student.init_state)
+        (mlm if mlm is not None else encoder).save_pretrained(tmp)
+        encoder.save_pretrained(tmp / INIT_DIR, state_dict=student.init_state)
         for d in (tmp, tmp / INIT_DIR):
             for f in tok_dir.iterdir():
                 shutil.copy2(f, d / f.name)
