@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def build(args: argparse.Namespace) -> str:
     """The markdown document: one table per setting, with its hardware, roofline and notes."""
+    from zoo.bench.choice import best_rows, render_best_markdown
     from zoo.bench.record import load_bench_records
     from zoo.bench.tables import COLUMNS, render_markdown, settings_lines
     from zoo.errors import UsageError
@@ -58,9 +59,11 @@ def build(args: argparse.Namespace) -> str:
         from zoo.bench.config import BenchConfig, bench_models, decide_spin
         from zoo.bench.protocol import n_cpus
         from zoo.bench.run import run_bench
+        from zoo.runtimes import CPU_DEFAULT
 
         policy = decide_spin(None)
         kw = {
+            "runtimes": CPU_DEFAULT,
             "seq_len": args.seq_len,
             "threads": args.threads or n_cpus(),
             "spin": policy["spin"],
@@ -81,6 +84,10 @@ def build(args: argparse.Namespace) -> str:
         recs = [r for r in records if r.task.name == name]
         out += [f"## {name}", "", *[f"- {line}" for line in settings_lines(recs)], ""]
         out += [render_markdown(recs, columns=COLUMNS), ""]
+        best = best_rows(recs)
+        if best:
+            out += ["Best checked runtime per batch size (from the sweep points above):", ""]
+            out += [render_best_markdown(best), ""]
     out += [
         "Throughput: median over >= 30 timed batches (after warm-up) at the best batch size of the sweep, "
         "with a percentile-bootstrap 95% interval; latency at batch 1. Ratios compare the same runtime "

@@ -40,7 +40,7 @@ def test_zoo_bench_quick_end_to_end(tiny_encoder, data_root, tmp_path):
     args = ("bench", "--lang", "xh", "--quick", "--model", str(tiny_encoder), "--threads", "1")
     proc = zoo(*args, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "3 measured, 0 failed, 0 skipped" in proc.stderr
+    assert "6 measured, 0 failed, 0 skipped" in proc.stderr  # the CPU default: every runtime but compile
     for needle in (
         "sent/s [95% CI]",
         "p50/p95 ms",
@@ -49,11 +49,15 @@ def test_zoo_bench_quick_end_to_end(tiny_encoder, data_root, tmp_path):
         "onnx-int8",
         "not measured",
         "speed-quick-L32-cpu-t1",
+        "onnx-fused-int8",
+        "Best checked runtime per batch size and sequence length",
     ):
         assert needle in proc.stdout, proc.stdout
 
     records = load_records("xh", kind="bench")
-    assert sorted(r["variant"] for r in records) == ["eager", "onnx-fp32", "onnx-int8"]
+    assert sorted(r["variant"] for r in records) == sorted(
+        ["eager", "eager-bf16", "onnx-fp32", "onnx-int8", "onnx-fused-fp32", "onnx-fused-int8"]
+    )
     run_ids = {r["details"]["run_id"] for r in records}
     assert len(run_ids) == 1
     for r in records:
@@ -96,7 +100,7 @@ def test_zoo_bench_quick_end_to_end(tiny_encoder, data_root, tmp_path):
     stamps = {p: p.stat().st_mtime_ns for p in files}
     again = zoo(*args, env=env)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "0 measured, 0 failed, 3 skipped" in again.stderr
+    assert "0 measured, 0 failed, 6 skipped" in again.stderr
     assert "onnx-int8" in again.stdout  # the table still shows the stored records
     assert {p: p.stat().st_mtime_ns for p in files} == stamps
     assert json.loads(files[0].read_text())["details"]["run_id"] in run_ids

@@ -24,6 +24,7 @@ from zoo.paths import cache_dir
 from zoo.results import slug
 
 OPSET = 17
+INPUT_NAMES = ("input_ids", "attention_mask")
 ONNX_FILE = "model.onnx"
 LARGE_MODEL_BYTES = 1_800_000_000  # above this, weights go into one external-data file (protobuf's 2 GB cap)
 
@@ -63,7 +64,7 @@ def _dummy_batch(model) -> tuple:
     return ids, mask
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
     import importlib.metadata as md
 
     out = {}
@@ -77,11 +78,40 @@ def _versions() -> dict[str, str]:
 
 def export_onnx(model, root: Path, force: bool = False) -> Path:
     """Export the encoder's last hidden state to ``root/fp32/model.onnx`` (cached; atomic). Returns it."""
-    import torch
-
     final = root / "fp32"
     if (final / "export.json").is_file() and not force:
         return final / ONNX_FILE
+    with atomic_dir(final, overwrite=True) as tmp:
+        exporter = export_graph(model, tmp / ONNX_FILE)
+        write_json_atomic(
+            tmp / "export.json",
+            {
+                "format": "onnx",
+                "precision": "fp32",
+                "exporter": exporter,
+                "opset": OPSET,
+                "inputs": list(INPUT_NAMES),
+                "output": "last_hidden_state",
+                "dynamic_axes": ["batch", "seq"],
+                "versions": versions(),
+                "files": sorted(p.name for p in tmp.iterdir() if p.name != "export.json"),
+            },
+        )
+    return final / ONNX_FILE
+
+
+def is_large(model) -> bool:
+    """Whether a model's fp32 weights need ONNX external data (protobuf's 2 GB cap)."""
+    return sum(p.numel() * 4 for p in model.parameters()) > LARGE_MODEL_BYTES
+
+
+def export_graph(model, dst: Path, attention: str = "sdpa") -> str:
+    """``torch.onnx.export`` of the last hidden state to the file ``dst`` (one file, or one graph + one
+    weights file for models over ~2 GB), with ``attention`` as the attention implementation during the
+    export (restored to SDPA after). Returns the exporter used."""
+    import shutil
+
+    import torch
 
     class LastHidden(torch.nn.Module):
         def __init__(self, m):
@@ -91,18 +121,19 @@ def export_onnx(model, root: Path, force: bool = False) -> Path:
         def forward(self, input_ids, attention_mask):
             return self.m(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
-    set_sdpa(model)
+    if attention == "sdpa":
+        set_sdpa(model)
+    else:
+        model.set_attn_implementation(attention)
     was_training = model.training
-    wrapper = LastHidden(
-        model.float().cpu()
-    ).eval()  # eval: the exporter restores the wrapper's mode afterwards
+    wrapper = LastHidden(model.float().cpu()).eval()  # the exporter restores the wrapper's mode afterwards
     args = _dummy_batch(model)
-    names = {"input_names": ["input_ids", "attention_mask"], "output_names": ["last_hidden_state"]}
-    n_bytes = sum(p.numel() * 4 for p in model.parameters())
-    with atomic_dir(final, overwrite=True) as tmp:
-        raw = tmp / "raw"
-        raw.mkdir()
-        exporter, errors = None, []
+    names = {"input_names": list(INPUT_NAMES), "output_names": ["last_hidden_state"]}
+    large = is_large(model)
+    raw = dst.parent / (dst.name + ".raw")
+    raw.mkdir()
+    exporter, errors = None, []
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
@@ -134,7 +165,7 @@ def export_onnx(model, root: Path, force: bool = False) -> Path:
                         dynamo=True,
                         opset_version=max(OPSET, 18),
                         dynamic_shapes={"input_ids": {0: b, 1: s}, "attention_mask": {0: b, 1: s}},
-                        external_data=n_bytes > LARGE_MODEL_BYTES,
+                        external_data=large,
                         verbose=False,
                         **names,
                     )
@@ -142,26 +173,13 @@ def export_onnx(model, root: Path, force: bool = False) -> Path:
                 except Exception as e:  # noqa: BLE001
                     errors.append(f"dynamo: {type(e).__name__}: {e}")
                     raise ZooError("ONNX export failed with both exporters: " + " | ".join(errors)) from None
+        _consolidate(raw / ONNX_FILE, dst, large=large)
+    finally:
         model.train(was_training)
-        _consolidate(raw / ONNX_FILE, tmp / ONNX_FILE, large=n_bytes > LARGE_MODEL_BYTES)
-        import shutil
-
-        shutil.rmtree(raw)
-        write_json_atomic(
-            tmp / "export.json",
-            {
-                "format": "onnx",
-                "precision": "fp32",
-                "exporter": exporter,
-                "opset": OPSET,
-                "inputs": names["input_names"],
-                "output": "last_hidden_state",
-                "dynamic_axes": ["batch", "seq"],
-                "versions": _versions(),
-                "files": sorted(p.name for p in tmp.iterdir() if p.name != "export.json"),
-            },
-        )
-    return final / ONNX_FILE
+        if attention != "sdpa":
+            set_sdpa(model)
+        shutil.rmtree(raw, ignore_errors=True)
+    return exporter
 
 
 def _consolidate(src: Path, dst: Path, large: bool) -> None:
@@ -175,19 +193,22 @@ def _consolidate(src: Path, dst: Path, large: bool) -> None:
             str(dst),
             save_as_external_data=True,
             all_tensors_to_one_file=True,
-            location=ONNX_FILE + ".data",
+            location=dst.name + ".data",
             size_threshold=1024,
         )
     else:
         onnx.save_model(m, str(dst))
 
 
-def quantize_int8(fp32_path: Path, root: Path, force: bool = False) -> Path:
-    """Dynamic int8 quantisation of an exported graph into ``root/int8/model.onnx`` (cached; atomic)."""
+def quantize_int8(
+    fp32_path: Path, root: Path, force: bool = False, sub: str = "int8", extra: dict | None = None
+) -> Path:
+    """Dynamic int8 quantisation of an exported graph into ``root/<sub>/model.onnx`` (cached; atomic);
+    ``extra`` is added to its ``export.json``."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    final = root / "int8"
+    final = root / sub
     if (final / "export.json").is_file() and not force:
         return final / ONNX_FILE
     large = sum(p.stat().st_size for p in fp32_path.parent.iterdir()) > LARGE_MODEL_BYTES * 2
@@ -218,7 +239,8 @@ def quantize_int8(fp32_path: Path, root: Path, force: bool = False) -> Path:
                     **options,
                     "activations": "uint8, per batch (dynamic)",
                 },
-                "versions": _versions(),
+                **(extra or {}),
+                "versions": versions(),
                 "files": sorted(p.name for p in tmp.iterdir() if p.name != "export.json"),
             },
         )

@@ -5,13 +5,19 @@ Runtimes (each maps a batch ``{"input_ids", "attention_mask"}`` of int64 numpy a
 states):
 
 - ``eager``: the PyTorch model, ``attn_implementation="sdpa"``, under ``torch.inference_mode``.
+- ``eager-bf16``: the same with its weights cast to bf16 (fast only where the CPU has native bf16: AMX or
+  AVX512-BF16; elsewhere it still runs, slowly, and a measurement rejects it).
 - ``onnx-fp32``: ONNX Runtime on the exported graph (:mod:`zoo.onnx_export`).
 - ``onnx-int8``: ONNX Runtime on the dynamically int8-quantised graph (:mod:`zoo.onnx_export`).
+- ``onnx-fused-fp32`` / ``onnx-fused-int8``: the graph fused by ONNX Runtime's transformer optimizer
+  (attention, skip-layer-norm, bias-GELU, embed-layer-norm), and its dynamic int8 (:mod:`zoo.onnx_fused`).
 - ``compile``: ``torch.compile`` of the eager model (optional; needs a C++ compiler on CPU).
 
 A runtime may only be timed or used after :func:`check_agreement` passed: cosine of mean-pooled embeddings
-against the eager fp32 model of at least :data:`MIN_COSINE` (0.9999 fp32, 0.99 int8) on every sentence; the
-largest absolute difference of a hidden state is recorded too.
+against the eager fp32 model of at least :data:`MIN_COSINE` (0.9999 fp32, 0.99 int8, 0.999 bf16) on every
+sentence; the largest absolute difference of a hidden state is recorded too. bf16 keeps 8 significant bits
+(int8 weights keep 7 plus a per-channel scale), so its threshold sits between the two: a bf16 runtime that
+drifts as far as int8 may is refused.
 """
 
 from __future__ import annotations
@@ -26,14 +32,27 @@ import numpy as np
 
 from zoo.errors import ZooError
 from zoo.onnx_export import export_onnx, quantize_int8, set_sdpa
+from zoo.onnx_fused import FusionFailed, export_fused, quantize_fused
 
-RUNTIMES = ("eager", "onnx-fp32", "onnx-int8", "compile")
+RUNTIMES = ("eager", "eager-bf16", "onnx-fp32", "onnx-int8", "onnx-fused-fp32", "onnx-fused-int8", "compile")
+TORCH_RUNTIMES = ("eager", "eager-bf16", "compile")
+CPU_DEFAULT = RUNTIMES[:-1]  # what ``zoo bench`` times on a CPU by default: all but compile
+INT8_RUNTIMES = ("onnx-int8", "onnx-fused-int8")  # dynamic int8: CPU only
 MIN_COSINE = {
     "onnx-fp32": 0.9999,
     "onnx-int8": 0.99,
+    "onnx-fused-fp32": 0.9999,
+    "onnx-fused-int8": 0.99,
     "compile": 0.9999,
     "eager-fp16": 0.999,
-    "eager-bf16": 0.99,
+    "eager-bf16": 0.999,
+}
+EXPORT_DIRS = {  # the folder under export_root() of each ONNX runtime (and of eager-bf16's check.json)
+    "onnx-fp32": "fp32",
+    "onnx-int8": "int8",
+    "onnx-fused-fp32": "fused-fp32",
+    "onnx-fused-int8": "fused-int8",
+    "eager-bf16": "eager-bf16",
 }
 
 Batch = dict[str, np.ndarray]
@@ -149,9 +168,18 @@ class TorchRuntime:
 
 
 class OrtRuntime:
-    """An ONNX Runtime session with fixed threads (intra-op = ``threads``, inter-op = 1)."""
+    """An ONNX Runtime session with fixed threads (intra-op = ``threads``, inter-op = 1); with
+    ``profile_prefix`` ONNX Runtime's profiler writes ``<prefix>_<date>.json`` (``end_profiling()``)."""
 
-    def __init__(self, path: str | Path, name: str, threads: int, device: str = "cpu", spin: bool = True):
+    def __init__(
+        self,
+        path: str | Path,
+        name: str,
+        threads: int,
+        device: str = "cpu",
+        spin: bool = True,
+        profile_prefix: str | None = None,
+    ):
         import onnxruntime as ort
 
         providers = ["CPUExecutionProvider"]
@@ -169,9 +197,12 @@ class OrtRuntime:
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.log_severity_level = 3
         so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+        if profile_prefix:
+            so.enable_profiling = True
+            so.profile_file_prefix = profile_prefix
         self.session = ort.InferenceSession(str(path), so, providers=providers)
         self.inputs = [i.name for i in self.session.get_inputs()]
-        self.name, self.device, self.threads = name, device, threads
+        self.name, self.device, self.threads, self.path = name, device, threads, Path(path)
         self.dtype = "int8" if name.endswith("int8") else "fp32"
         self.sync = None
 
@@ -191,22 +222,41 @@ class Prepared:
     export: dict[str, Any] | None
 
 
+def runtime_dtype(name: str, dtype: str = "fp32") -> str:
+    """The precision a runtime computes in (``dtype`` is the bench's ``--dtype`` for eager/compile)."""
+    if name in INT8_RUNTIMES:
+        return "int8"
+    if name == "eager-bf16":
+        return "bf16"
+    return dtype if name in ("eager", "compile") else "fp32"
+
+
 def prepare_runtime(
     name: str, model, root: Path, threads: int, device: str = "cpu", dtype: str = "fp32", spin: bool = True
 ) -> Prepared:
     """Build runtime ``name`` for ``model`` (exports cached under ``root``).
 
-    ``model`` is the eager fp32 model; for ``eager``/``compile`` it becomes the runtime itself.
+    ``model`` is the eager fp32 model; for the torch runtimes it becomes the runtime itself (cast in place
+    for ``eager-bf16``). A fused graph the optimizer cannot make raises :class:`RuntimeUnavailable`.
     """
-    if name in ("eager", "compile"):
-        return Prepared(TorchRuntime(model, device, dtype, compile=name == "compile"), [], None)
-    if name == "onnx-int8" and device.startswith("cuda"):
-        raise RuntimeUnavailable("dynamic int8 (onnx-int8) is a CPU runtime; on a GPU time eager/onnx-fp32")
-    path = export_onnx(model, root)
-    if name == "onnx-int8":
-        path = quantize_int8(path, root)
+    if name in TORCH_RUNTIMES:
+        rt = TorchRuntime(model, device, runtime_dtype(name, dtype), compile=name == "compile")
+        return Prepared(rt, [], None)
+    if name in INT8_RUNTIMES and device.startswith("cuda"):
+        raise RuntimeUnavailable(f"dynamic int8 ({name}) is a CPU runtime; on a GPU time eager/onnx-fp32")
+    if name.startswith("onnx-fused"):
+        try:
+            path = export_fused(model, root)
+        except FusionFailed as e:
+            raise RuntimeUnavailable(str(e)) from None
+        if name == "onnx-fused-int8":
+            path = quantize_fused(path, root)
+    else:
+        path = export_onnx(model, root)
+        if name == "onnx-int8":
+            path = quantize_int8(path, root)
     info = json.loads((path.parent / "export.json").read_text(encoding="utf-8"))
-    files = [p for p in path.parent.iterdir() if p.name != "export.json"]
+    files = [p for p in path.parent.iterdir() if p.name not in ("export.json", "check.json")]
     return Prepared(OrtRuntime(path, name, threads, device, spin), files, info)
 
 

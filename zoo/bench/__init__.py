@@ -1,5 +1,6 @@
 """Efficiency benchmark (``zoo bench``): throughput, latency, memory, size and energy of encoders on real
-sentences, for eager PyTorch and checked ONNX Runtime fp32 / dynamic-int8 exports (:mod:`zoo.runtimes`).
+sentences, for eager PyTorch (fp32, bf16) and checked ONNX Runtime fp32 / dynamic-int8 exports, plain and
+fused (:mod:`zoo.runtimes`).
 
 - :mod:`zoo.bench.config`: what to measure (runtimes, lengths, batch sizes, threads), which models, spinning.
 - :mod:`zoo.bench.inputs`: real corpus sentences tokenised into the timed pool and the agreement batches.
@@ -12,4 +13,6 @@ sentences, for eager PyTorch and checked ONNX Runtime fp32 / dynamic-int8 export
 - :mod:`zoo.bench.record`: the typed bench record (:class:`~zoo.bench.record.BenchRecord`), its store I/O.
 - :mod:`zoo.bench.run`: the whole run over models x runtimes, writing one record per pair.
 - :mod:`zoo.bench.tables`: the speed table from records (rich and markdown).
+- :mod:`zoo.bench.choice`: the best checked runtime per batch size and sequence length, and the rule
+  ``FastEncoder.from_pretrained(runtime="auto")`` shares.
 """

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +24,16 @@ from zoo.bench.sweep import sweep, sweep_scores
 from zoo.errors import UsageError
 from zoo.models import ModelRef, count_parameters
 from zoo.onnx_export import export_onnx, export_root, quantize_int8, set_sdpa
+from zoo.onnx_fused import FusionFailed, export_fused, quantize_fused
 from zoo.runtimes import (
     MIN_COSINE,
+    TORCH_RUNTIMES,
     RuntimeUnavailable,
     TorchRuntime,
     check_agreement,
     files_mb,
     prepare_runtime,
+    runtime_dtype,
 )
 
 SHAPE_NOTE = "shape baseline: random weights, same architecture; speed rows only (no task scores)"
@@ -49,6 +52,7 @@ class ModelContext:
     export_root: Path
     weights_mb: float
     weights_what: str
+    export_errors: dict[str, str] = field(default_factory=dict)  # runtime -> why its export failed
 
 
 def _weights_on_disk(ref: ModelRef, params: dict[str, int]) -> tuple[float, str]:
@@ -102,17 +106,30 @@ def prepare_model(
     eager = TorchRuntime(model, cfg.device, "fp32")
     reference = [eager.hidden(b) for b in inputs.check]
     root = export_root(ref.id, ref.revision(), ref.config, seed=0)
+    export_errors: dict[str, str] = {}
     if need_export:
         model = model.cpu()
         t0 = time.perf_counter()
-        path = export_onnx(model, root)
-        if "onnx-int8" in need_export:
-            quantize_int8(path, root)
+        if {"onnx-fp32", "onnx-int8"} & set(need_export):
+            path = export_onnx(model, root)
+            if "onnx-int8" in need_export:
+                quantize_int8(path, root)
+        fused = [n for n in need_export if n.startswith("onnx-fused")]
+        if fused:
+            try:
+                path = export_fused(model, root)
+                if "onnx-fused-int8" in fused:
+                    quantize_fused(path, root)
+            except FusionFailed as e:
+                export_errors = dict.fromkeys(fused, str(e))
+                log(f"  fused ONNX export failed: {e}")
         log(f"  ONNX export ready in {time.perf_counter() - t0:.1f} s ({root})")
     weights_mb, weights_what = _weights_on_disk(ref, params)
     del model, eager
     release_memory()
-    return ModelContext(ref, inputs, reference, params, config, tokenisation, root, weights_mb, weights_what)
+    return ModelContext(
+        ref, inputs, reference, params, config, tokenisation, root, weights_mb, weights_what, export_errors
+    )
 
 
 def bench_runtime(
@@ -130,15 +147,18 @@ def bench_runtime(
         "device": cfg.device,
         "threads": cfg.threads,
         "run_id": run_id,
-        "dtype": "int8" if name == "onnx-int8" else ("fp32" if name.startswith("onnx") else cfg.dtype),
+        "dtype": runtime_dtype(name, cfg.dtype),
         "seq_len": cfg.seq_len,
     }
     if ctx.ref.role == "shape-baseline":
         details["label"] = SHAPE_NOTE
     mem = PeakMemory(cfg.device)
     mem.start()
+    if name in ctx.export_errors:
+        details.update(status="failed", reason=ctx.export_errors[name])
+        return {}, details
     try:
-        model = ctx.ref.load_model(seed=0) if name in ("eager", "compile") else None
+        model = ctx.ref.load_model(seed=0) if name in TORCH_RUNTIMES else None
         prepared = prepare_runtime(
             name, model, ctx.export_root, cfg.threads, cfg.device, cfg.dtype, spin=cfg.spin is not False
         )

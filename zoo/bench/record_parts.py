@@ -100,6 +100,7 @@ class Roofline(Part):
     fp32_gflops_torch: float | None = None
     fp32_gflops_ort: float | None = None
     int8_gops_ort: float | None = None
+    bf16_gflops_torch: float | None = None
     load: LoadSample | None = None
 
 
@@ -121,13 +122,28 @@ class Quantization(Part):
     activations: str
 
 
+class Optimizer(Part):
+    """ONNX Runtime's transformer optimizer as the fused runtimes ran it (:mod:`zoo.onnx_fused`)."""
+
+    method: str
+    model_type: str
+    num_heads: int
+    hidden_size: int
+    opt_level: int
+
+
 class Export(Part):
-    """The ``export.json`` of an ONNX runtime (:mod:`zoo.onnx_export`)."""
+    """The ``export.json`` of an ONNX runtime (:mod:`zoo.onnx_export`, :mod:`zoo.onnx_fused`)."""
 
     format: str
     precision: str
     exporter: str | None = None
+    export_attention: str | None = None  # fused: the attention implementation exported
     opset: int | None = None
+    optimizer: Optimizer | None = None
+    fusions: dict[str, int] | None = None  # fused: the optimizer's non-zero fusion counts
+    session_ops: dict[str, int] | None = None  # fused: operators of the graph the ORT session runs
+    qattention: str | None = None
     inputs: list[str] | None = None
     output: str | None = None
     dynamic_axes: list[str] | None = None

@@ -2,11 +2,12 @@
 
 A model's *roofline fraction* is its achieved arithmetic rate (sentences/s x operations per sentence) divided
 by the rate of one large matrix multiply in the same precision and library on the same threads:
-``torch.matmul`` fp32 for PyTorch runtimes, an ONNX Runtime ``MatMul`` for ``onnx-fp32`` and its dynamic
-int8 quantisation (``DynamicQuantizeLinear`` + ``MatMulInteger``, as in the quantised encoder) for
-``onnx-int8``. Operations count a multiply-add as two. The peak is measured at the start of a run and again
-right after each runtime's sweep (the load drifts); the higher one counts. It is the fastest run while the
-model's rate is a median over batches, so on a machine with fluctuating load the fraction errs low.
+``torch.matmul`` fp32 for PyTorch runtimes (bf16 for ``eager-bf16``), an ONNX Runtime ``MatMul`` for
+``onnx-fp32`` / ``onnx-fused-fp32`` and its dynamic int8 quantisation (``DynamicQuantizeLinear`` +
+``MatMulInteger``, as in the quantised encoder) for ``onnx-int8`` / ``onnx-fused-int8``. Operations count
+a multiply-add as two. The peak is measured at the start of a run and again right after each runtime's sweep
+(the load drifts); the higher one counts. It is the fastest run while the model's rate is a median over
+batches, so on a machine with fluctuating load the fraction errs low.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 from zoo.bench.protocol import CpuLoadMonitor
 
 KINDS = ("fp32_gflops_torch", "fp32_gflops_ort", "int8_gops_ort")
+BF16 = "bf16_gflops_torch"  # measured only when a bf16 runtime is timed (slow where the CPU lacks bf16)
 
 
 def encoder_ops_per_token(config, seq_len: int) -> float:
@@ -73,7 +75,7 @@ def measure_roofline(
 ) -> dict[str, Any]:
     """GFLOP/s of fp32 (torch, ORT) and GOP/s of ORT dynamic int8 for an ``m x k @ k x n`` multiply: the
     fastest of at least ``min_runs`` runs and ``min_seconds`` (a peak, so the least disturbed run counts).
-    ``kinds`` picks which of :data:`KINDS` to measure."""
+    ``kinds`` picks which of :data:`KINDS` (and :data:`BF16`) to measure."""
     import logging
 
     import onnxruntime as ort
@@ -93,6 +95,10 @@ def measure_roofline(
         b = torch.randn(k, n)
         with torch.inference_mode():
             out["fp32_gflops_torch"] = ops / min(_time(lambda: a @ b, min_runs, min_seconds)) / 1e9
+    if BF16 in kinds:
+        a16, b16 = torch.randn(m, k, dtype=torch.bfloat16), torch.randn(k, n, dtype=torch.bfloat16)
+        with torch.inference_mode():
+            out[BF16] = ops / min(_time(lambda: a16 @ b16, min_runs, min_seconds)) / 1e9
     x = np.random.default_rng(1).standard_normal((m, k)).astype(np.float32)
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
@@ -119,7 +125,11 @@ def measure_roofline(
 
 def roofline_key(runtime: str) -> str:
     """Which peak a runtime is compared with."""
-    return {"onnx-int8": "int8_gops_ort", "onnx-fp32": "fp32_gflops_ort"}.get(runtime, "fp32_gflops_torch")
+    if runtime.endswith("int8"):
+        return "int8_gops_ort"
+    if runtime.startswith("onnx"):
+        return "fp32_gflops_ort"
+    return BF16 if runtime == "eager-bf16" else "fp32_gflops_torch"
 
 
 def roofline_for(runtime: str, *rooflines: dict[str, Any] | None) -> float | None:

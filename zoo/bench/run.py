@@ -24,7 +24,7 @@ from zoo.bench.peer import RUNTIME as PEER_RUNTIME
 from zoo.bench.peer import bench_peer, peer_config
 from zoo.bench.protocol import release_memory
 from zoo.bench.record import BenchRecord, find_bench_record
-from zoo.bench.roofline import measure_roofline
+from zoo.bench.roofline import BF16, KINDS, measure_roofline
 from zoo.errors import ZooError
 from zoo.models import ModelRef
 from zoo.registry import LanguageSpec
@@ -99,12 +99,16 @@ def run_bench(
     if cfg.roofline and not cfg.device.startswith("cuda") and any(r.role != "peer" for r, _ in todo):
         log("measuring the matrix-multiply roofline")
         roofline = measure_roofline(
-            cfg.threads, spin=cfg.spin, **({"m": 256, "min_runs": 3, "min_seconds": 0.2} if cfg.quick else {})
+            cfg.threads,
+            spin=cfg.spin,
+            kinds=KINDS + ((BF16,) if "eager-bf16" in cfg.runtimes else ()),
+            **({"m": 256, "min_runs": 3, "min_seconds": 0.2} if cfg.quick else {}),
         )
         log(
             f"  fp32 torch {roofline['fp32_gflops_torch']} GFLOP/s, "
             f"fp32 ORT {roofline['fp32_gflops_ort']} GFLOP/s,"
             f" int8 ORT {roofline['int8_gops_ort']} GOP/s"
+            + (f", bf16 torch {roofline[BF16]} GFLOP/s" if BF16 in roofline else "")
         )
     for ref, names in todo:
         log(f"{ref.id} ({ref.role}): {', '.join(names)}")

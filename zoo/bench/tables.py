@@ -171,6 +171,8 @@ def settings_lines(records: Sequence[BenchRecord]) -> list[str]:
                 f"; matmul roofline fp32 {roof.fp32_gflops_torch} GFLOP/s (torch), "
                 f"{roof.fp32_gflops_ort} (ORT), int8 {roof.int8_gops_ort} GOP/s (ORT)"
             )
+            if roof.bf16_gflops_torch:
+                line += f", bf16 {roof.bf16_gflops_torch} GFLOP/s (torch)"
         seen[t.name] = line
     return list(seen.values())
 

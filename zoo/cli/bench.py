@@ -36,8 +36,8 @@ def bench_cmd(
         None,
         "--runtime",
         "-r",
-        help="Comma-separated runtimes: eager, onnx-fp32, onnx-int8, compile "
-        "(default: eager,onnx-fp32,onnx-int8 on CPU; eager,onnx-fp32 on a GPU).",
+        help="Comma-separated runtimes: eager, eager-bf16, onnx-fp32, onnx-int8, onnx-fused-fp32, "
+        "onnx-fused-int8, compile (default on CPU: all but compile; on a GPU: eager,onnx-fp32).",
     ),
     seq_len: int = typer.Option(32, "--seq-len", help="Tokens per sentence."),
     batch_sizes: str = typer.Option(
@@ -82,20 +82,21 @@ def bench_cmd(
 
     from rich.console import Console
 
+    from zoo.bench.choice import best_rows, render_best_rich
     from zoo.bench.config import BenchConfig, bench_models, decide_spin
     from zoo.bench.protocol import n_cpus
     from zoo.bench.run import run_bench
     from zoo.bench.tables import render_rich, settings_lines
     from zoo.errors import UsageError
     from zoo.registry import get_language
-    from zoo.runtimes import default_device, parse_runtimes
+    from zoo.runtimes import CPU_DEFAULT, default_device, parse_runtimes
 
     spec = get_language(lang)
     # before anything imports torch: OpenMP reads its wait policy once
     thread_policy = decide_spin(spin, device or "cpu")
     device = device or default_device()
     if runtime is None:  # dynamic int8 is a CPU technique
-        runtime = "eager,onnx-fp32" if device.startswith("cuda") else "eager,onnx-fp32,onnx-int8"
+        runtime = "eager,onnx-fp32" if device.startswith("cuda") else ",".join(CPU_DEFAULT)
     kw = {
         "runtimes": tuple(parse_runtimes(runtime)),
         "seq_len": seq_len,
@@ -136,6 +137,9 @@ def bench_cmd(
         out.print(line, highlight=False)
     for line in settings_lines(records):
         out.print(line, highlight=False)
+    best = best_rows(records)
+    if best:
+        out.print(render_best_rich(best, title="Best checked runtime per batch size and sequence length"))
     out.print(
         "* shape baseline: random weights, speed only. Ratios: same runtime, same run only. "
         "Energy: 'not measured' unless RAPL/NVML was readable; estimates are labelled.",
