@@ -131,3 +131,22 @@ def test_bf16_is_kept_only_when_clearly_faster():
     assert not pick_bf16(fp32_s=1.0, bf16_s=2.5)  # no native bf16: autocast is slower
     assert not pick_bf16(fp32_s=1.0, bf16_s=0.95)  # within the 0.9x margin: full precision stays
     assert pick_bf16(fp32_s=1.0, bf16_s=0.89)
+
+
+def test_the_budget_is_fitted_to_the_wall_cap_once_and_kept_on_resume(tmp_path):
+    from zoo.distill.stopping import fit_to_cap
+
+    cpu = get_preset("cpu", {"max_wall_s": "100"})
+    assert cpu.fit_budget_to_cap and not get_preset("smoke").fit_budget_to_cap
+    # 0.8 x (100 - 20) s left / 0.5 s a step = 128 steps, below the 1000-step budget
+    budget, note = fit_to_cap(cpu, 1000, 0.5, 20.0, tmp_path, resuming=False, main=True)
+    assert budget == 128 and note.startswith("cut from 1,000 to 128 steps")
+    # a resumed session keeps the first session's budget (its learning-rate schedule), whatever it probes now
+    assert fit_to_cap(cpu, 1000, 5.0, 90.0, tmp_path, resuming=True, main=True) == (128, note)
+    # a fresh run decides anew; a budget that fits stays
+    assert fit_to_cap(cpu, 100, 0.5, 20.0, tmp_path, resuming=False, main=True)[0] == 100
+    assert fit_to_cap(cpu, 100, None, 20.0, tmp_path / "x", resuming=False, main=True)[1].startswith(
+        "not fitted"
+    )
+    no_cap = get_preset("cpu", {"max_wall_s": "none"})
+    assert fit_to_cap(no_cap, 1000, 0.5, 20.0, tmp_path, resuming=False, main=True) == (1000, None)

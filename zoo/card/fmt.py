@@ -88,7 +88,8 @@ def fmt_stopping(stop: Any) -> str:
     trend = "still improving" if n == 0 else f"{evaluations} in a row without improvement"
     if stop.stop_reason == "budget":
         epochs = f" ({stop.max_epochs:g} epochs)" if stop.max_epochs is not None else ""
-        return f"the step budget{epochs} ran out at step {step}; the held-out loss: {trend}"
+        fitted = f", {stop.budget_fit}" if stop.budget_fit and stop.budget_fit.startswith("cut") else ""
+        return f"the step budget{epochs}{fitted} ran out at step {step}; the held-out loss: {trend}"
     return (
         f"the wall-clock cap of {fmt_duration(stop.max_wall_s)} (all sessions) was reached at step {step} "
         f"{of_budget}; the held-out loss: {trend}"

@@ -8,8 +8,10 @@
 When training stops (:mod:`zoo.distill.stopping`): after the step budget (the smaller of ``max_steps`` and
 ``max_epochs`` epochs of the training sequences; either may be None, not both), after ``patience`` held-out
 evaluations in a row without an improvement of more than ``min_delta`` (None: never), or once the wall time
-of all the run's sessions, preparation included, reaches ``max_wall_s`` (None: no cap). ``bf16`` is true,
-false or "auto" (:mod:`zoo.distill.numerics`: a probe picks the faster numerics on the machine at hand).
+of all the run's sessions, preparation included, reaches ``max_wall_s`` (None: no cap); with
+``fit_budget_to_cap`` the budget is first cut to the steps that fit in the cap at the probed step time, so
+the learning rate decays to its end before the cap (:func:`zoo.distill.stopping.fit_to_cap`). ``bf16`` is
+true, false or "auto" (:mod:`zoo.distill.numerics`: a probe picks the faster numerics on the machine at hand).
 
 The ``mlm_*`` fields set the masked-LM head trained after relation distillation (:mod:`zoo.distill.mlm_head`;
 ``mlm_head_steps=0``: no head). They are not part of the relation run's resume signature.
@@ -42,6 +44,7 @@ class Preset:
     patience: int | None = None
     min_delta: float = 0.0
     max_wall_s: float | None = None
+    fit_budget_to_cap: bool = False
     per_device_batch_size: int = 32
     gradient_accumulation_steps: int = 1
     learning_rate: float = 6e-4
@@ -134,6 +137,7 @@ class CpuPreset(Preset):
     patience: int | None = 3
     min_delta: float = 0.001
     max_wall_s: float | None = 3300.0
+    fit_budget_to_cap: bool = True
     per_device_batch_size: int = 32
     learning_rate: float = 1e-3
     warmup_steps: int = 30

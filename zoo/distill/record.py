@@ -257,6 +257,7 @@ class StoppingPart(Part):
     evaluations_without_improvement: int
     max_wall_s: float | None
     wall_s: float  # the run's wall time (all sessions, preparation included) when training stopped
+    budget_fit: str | None = None  # how the budget was fitted to the wall cap (None: not asked; older runs)
 
 
 class NumericsPart(Part):

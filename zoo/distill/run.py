@@ -95,8 +95,13 @@ def distill(
         )
         numerics = _numerics(job, prep, student, collator, args)
         budget = stopping.budget_steps(job.preset, len(prep.corpus.train), args.world_size)
+        step_s = (numerics.probe_s_per_step or {}).get(numerics.chosen)
+        resuming = last_checkpoint(job.run_dir) is not None
+        budget, fit = stopping.fit_to_cap(
+            job.preset, budget, step_s, time.monotonic() - t_start, job.run_dir, resuming, main
+        )
         args = training_arguments(job.preset, job.run_dir, bf16=numerics.chosen == "bf16", max_steps=budget)
-        say(_plan(job.preset, budget, len(prep.corpus.train), args.world_size, numerics), main)
+        say(_plan(job.preset, budget, len(prep.corpus.train), args.world_size, numerics, fit), main)
         trainer, wall_s = _train(job, prep, student, s_tok, collator, args, main, t_start, budget)
         train_s = time.monotonic() - t_start
         with without_map(trainer.model) as encoder:  # the hidden-state map is never published
@@ -107,7 +112,7 @@ def distill(
                 head = add_mlm_head(job, prep, encoder, s_tok, main)
             if not trainer.is_world_process_zero():
                 return job.out_dir
-            stop = _stopping(job, trainer, budget, wall_s)
+            stop = _stopping(job, trainer, budget, wall_s).model_copy(update={"budget_fit": fit})
             say(f"stopped ({stop.stop_reason}) at step {stop.step}", main)
             record = _record(job, prep, student, check, trainer, args, train_s)
             update = {"stopping": stop, "numerics": numerics, "mlm_head": head.part if head else None}
@@ -131,7 +136,9 @@ def _numerics(job: Job, prep: Prepared, student: BuiltStudent, collator, args) -
     return numerics.choose(p.bf16, job.run_dir, last_checkpoint(job.run_dir) is not None, probe, args)
 
 
-def _plan(p, budget: int, train_sequences: int, processes: int, numerics: NumericsPart) -> str:
+def _plan(
+    p, budget: int, train_sequences: int, processes: int, numerics: NumericsPart, fit: str | None
+) -> str:
     per_epoch = stopping.steps_per_epoch(train_sequences, p.per_device_batch_size, processes,
                                          p.gradient_accumulation_steps)  # fmt: skip
     plateau = f"patience {p.patience} evaluations (min_delta {p.min_delta})" if p.patience else "no patience"
@@ -139,7 +146,7 @@ def _plan(p, budget: int, train_sequences: int, processes: int, numerics: Numeri
     return (
         f"budget {budget:,} steps ({train_sequences:,} training sequences, {per_epoch:,} steps per "
         f"epoch); held-out loss every {p.eval_steps} steps, {plateau}; {cap}; numerics "
-        f"{numerics.chosen} ({numerics.reason})"
+        f"{numerics.chosen} ({numerics.reason})" + (f"; {fit}" if fit else "")
     )
 
 

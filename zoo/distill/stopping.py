@@ -2,7 +2,8 @@
 
 - The budget (:func:`budget_steps`) is the smaller of the preset's ``max_steps`` and ``max_epochs`` epochs
   of the training sequences; the Trainer gets it as ``max_steps``, so the learning-rate schedule decays
-  over it.
+  over it. With ``fit_budget_to_cap`` (:func:`fit_to_cap`) the budget is cut, once, to the steps that fit
+  in the wall-clock cap at the probed step time, so the schedule decays to its end before the cap.
 - A plateau is transformers' :class:`~transformers.EarlyStoppingCallback` (reused as is): ``patience``
   held-out evaluations in a row whose loss is not lower than the best by more than ``min_delta``. Its
   counter is saved in every checkpoint and restored on resume.
@@ -45,6 +46,42 @@ def budget_steps(p: Preset, train_sequences: int, processes: int) -> int:
     if p.max_epochs is not None:
         budgets.append(max(1, math.ceil(p.max_epochs * per_epoch)))
     return min(budgets)
+
+
+BUDGET_FILE = "budget.json"
+FIT_MARGIN = 0.8  # the probe times the fastest step on a median batch; evaluations and saves cost time too
+
+
+def fit_to_cap(
+    p: Preset, budget: int, s_per_step: float | None, elapsed_s: float, run_dir: Path, resuming: bool,
+    main: bool,
+) -> tuple[int, str | None]:  # fmt: skip
+    """The budget cut to what fits in ``p.max_wall_s`` (``FIT_MARGIN`` x the time left after ``elapsed_s``,
+    divided by ``s_per_step``, the probe's time of the chosen numerics), and a note saying how. The run's
+    first session decides and keeps it in ``budget.json``, so a resumed run keeps its schedule. Unchanged
+    without ``fit_budget_to_cap``, a cap or a probed step time."""
+    from zoo.fileio import write_json_atomic
+
+    if not p.fit_budget_to_cap or p.max_wall_s is None:
+        return budget, None
+    saved = run_dir / BUDGET_FILE
+    if resuming and saved.is_file():
+        kept = json.loads(saved.read_text(encoding="utf-8"))
+        return int(kept["budget"]), str(kept["note"])
+    if not s_per_step:
+        return budget, "not fitted to the wall cap: no probed step time (bf16: auto probes it)"
+    fits = max(1, math.floor(FIT_MARGIN * max(0.0, p.max_wall_s - elapsed_s) / s_per_step))
+    if fits >= budget:
+        note = f"the budget fits in the wall cap ({fits:,} steps would at {s_per_step:.2f} s a step)"
+    else:
+        note = (
+            f"cut from {budget:,} to {fits:,} steps to fit in the wall cap: {FIT_MARGIN} x "
+            f"{p.max_wall_s - elapsed_s:,.0f} s left / {s_per_step:.2f} s a step (probe)"
+        )
+    budget = min(budget, fits)
+    if main:
+        write_json_atomic(saved, {"budget": budget, "note": note})
+    return budget, note
 
 
 def stop_reason(
