@@ -104,7 +104,12 @@ def test_restricted_kl_on_a_hand_made_case():
 # ---- a real smoke distillation (offline teacher kind: no MLM head -> corpus MLM) ----
 
 
-def test_the_student_loads_as_masked_lm_and_fills_a_mask_offline(smoke_student):
+def test_the_student_loads_as_masked_lm_and_fills_a_mask_offline(smoke_student, tmp_path):
+    from zoo import card, hub
+
+    cache = tmp_path / "hub-cache"  # published as a user gets it: pipeline("fill-mask", model="time/time-xh")
+    card.write_card("xh", "xs", model_dir=smoke_student)
+    hub.publish_local(hub.plan_publish("xh", "xs", model_dir=smoke_student, allow_unevaluated=True), cache)
     script = textwrap.dedent(
         f"""
         import json, sys
@@ -113,7 +118,7 @@ def test_the_student_loads_as_masked_lm_and_fills_a_mask_offline(smoke_student):
         enc, enc_info = AutoModel.from_pretrained(d, output_loading_info=True, add_pooling_layer=False)
         _, plain_info = AutoModel.from_pretrained(d, output_loading_info=True)
         mlm, mlm_info = AutoModelForMaskedLM.from_pretrained(d, output_loading_info=True)
-        fill = pipeline("fill-mask", model=d)
+        fill = pipeline("fill-mask", model="time/time-xh")
         out = fill({SENTENCE!r})
         print(json.dumps({{
             "encoder": type(enc).__name__, "encoder_missing": sorted(enc_info["missing_keys"]),
@@ -133,7 +138,7 @@ def test_the_student_loads_as_masked_lm_and_fills_a_mask_offline(smoke_student):
         text=True,
         timeout=300,
         cwd="/",
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(cache)},
     )
     assert res.returncode == 0, res.stderr[-3000:]
     got = json.loads(res.stdout.strip().splitlines()[-1])
