@@ -231,7 +231,7 @@ def test_a_head_step_killed_midway_restarts_cleanly_and_a_finished_one_is_reused
     again = {"teacher": str(tiny_teacher), "out": out, "overrides": {"mlm_head_steps": "3"}}
     distill("xh", "xs", preset="smoke", **again)  # other head settings: the relation run is still reused
     err = capfd.readouterr().err
-    assert "the run finished at step 6" in err and "MLM head: 3 steps" in err
+    assert "the run already stopped at step 6" in err and "MLM head: 3 steps" in err
     assert not list(run.glob(f".{HEAD_DIR}.*"))  # the killed run's partial directory, if any, is gone
     first = load_file(str(out / "model.safetensors"))
     assert DistillationRecord.in_dir(out).mlm_head.steps == 3

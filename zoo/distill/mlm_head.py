@@ -135,9 +135,12 @@ class HeadTrainer(Trainer):
         return (loss, None) if return_outputs else loss
 
 
-def head_arguments(p: Preset, out_dir: Path) -> TrainingArguments:
+def head_arguments(p: Preset, out_dir: Path, bf16: bool = False) -> TrainingArguments:
     """The head's Trainer arguments: ``mlm_head_steps`` at ``mlm_head_lr`` (10 % warm-up), the relation
-    run's batch, optimiser and seeds; no evaluation and no checkpoints (the head step is short)."""
+    run's batch, optimiser, seeds and chosen numerics (``bf16``: the relation run's choice, never the
+    preset's "auto" string); no evaluation and no checkpoints (the head step is short)."""
+    from zoo.distill.trainer import shared_arguments
+
     return TrainingArguments(
         output_dir=str(out_dir),
         max_steps=p.mlm_head_steps,
@@ -149,22 +152,11 @@ def head_arguments(p: Preset, out_dir: Path) -> TrainingArguments:
         optim=p.optim,
         weight_decay=p.weight_decay,
         max_grad_norm=p.max_grad_norm,
-        bf16=p.bf16,
+        bf16=bf16,
         eval_strategy="no",
         save_strategy="no",
-        logging_strategy="steps",
         logging_steps=max(1, min(p.logging_steps, p.mlm_head_steps)),
-        logging_first_step=True,
-        report_to="none",
-        seed=p.seed,
-        data_seed=p.data_seed,
-        train_sampling_strategy=p.sampling,
-        length_column_name="length",
-        remove_unused_columns=False,
-        dataloader_num_workers=p.dataloader_workers,
-        ddp_find_unused_parameters=False,
-        use_cpu=not torch.cuda.is_available(),
-        dataloader_pin_memory=torch.cuda.is_available(),
+        **shared_arguments(p),
     )
 
 
@@ -176,7 +168,7 @@ class Head:
     part: MlmHeadPart | None
 
 
-def add_mlm_head(job: Job, prep: Prepared, encoder: nn.Module, s_tok, main: bool) -> Head:
+def add_mlm_head(job: Job, prep: Prepared, encoder: nn.Module, s_tok, main: bool, bf16: bool = False) -> Head:
     """Train (or reuse, see the module docstring) the head of the relation-distilled ``encoder``; every
     process calls it; the main one scores the head and publishes it in the run directory."""
     from zoo.distill.trainer import weights_digest
@@ -208,7 +200,7 @@ def add_mlm_head(job: Job, prep: Prepared, encoder: nn.Module, s_tok, main: bool
     teacher_lm = TeacherLM(teacher, prep.vocab.id_map) if teacher is not None else None
     trainer = HeadTrainer(
         model=MaskedPositionsLM(mlm),
-        args=head_arguments(p, job.run_dir / "mlm-head-work"),
+        args=head_arguments(p, job.run_dir / "mlm-head-work", bf16),
         train_dataset=prep.corpus.train,
         data_collator=HeadCollator(prep.vocab.lookup(s_tok.unk_token_id), s_tok, p.seed),
         teacher=teacher_lm,

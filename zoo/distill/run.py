@@ -109,7 +109,7 @@ def distill(
             if job.preset.mlm_head_steps:
                 from zoo.distill.mlm_head import add_mlm_head
 
-                head = add_mlm_head(job, prep, encoder, s_tok, main)
+                head = add_mlm_head(job, prep, encoder, s_tok, main, bf16=numerics.chosen == "bf16")
             if not trainer.is_world_process_zero():
                 return job.out_dir
             stop = _stopping(job, trainer, budget, wall_s).model_copy(update={"budget_fit": fit})

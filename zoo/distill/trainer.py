@@ -250,18 +250,26 @@ def training_arguments(
         restore_callback_states_from_checkpoint=True,
         metric_for_best_model="eval_loss",
         greater_is_better=False,
-        logging_strategy="steps",
         logging_steps=p.logging_steps,
-        logging_first_step=True,
-        report_to="none",
-        seed=p.seed,
-        data_seed=p.data_seed,
-        train_sampling_strategy=p.sampling,
-        length_column_name="length",
-        remove_unused_columns=False,
         include_num_input_tokens_seen="non_padding",
-        dataloader_num_workers=p.dataloader_workers,
-        ddp_find_unused_parameters=False,
-        use_cpu=not torch.cuda.is_available(),
-        dataloader_pin_memory=torch.cuda.is_available(),
+        **shared_arguments(p),
     )
+
+
+def shared_arguments(p: Preset) -> dict[str, Any]:
+    """The Trainer arguments the relation run and the MLM-head step share: logging, seeds, length-grouped
+    sampling, workers, CPU/GPU placement (several CPU processes train with gloo)."""
+    return {
+        "logging_strategy": "steps",
+        "logging_first_step": True,
+        "report_to": "none",
+        "seed": p.seed,
+        "data_seed": p.data_seed,
+        "train_sampling_strategy": p.sampling,
+        "length_column_name": "length",
+        "remove_unused_columns": False,
+        "dataloader_num_workers": p.dataloader_workers,
+        "ddp_find_unused_parameters": False,
+        "use_cpu": not torch.cuda.is_available(),
+        "dataloader_pin_memory": torch.cuda.is_available(),
+    }
