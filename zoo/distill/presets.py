@@ -116,19 +116,17 @@ class CpuPreset(Preset):
     the teacher's rows (measured with the earlier 64-token, 600-step preset: at 50 and 100 steps a 7% lower
     held-out loss than random embeddings, 1.379 / 1.224 vs 1.489 / 1.315).
 
-    xh / xs with the offline teacher (the plan line ``zoo distill --lang xh --size xs --preset cpu`` prints):
-    25,213 training sequences (mean 63 tokens), 788 steps per epoch, a budget of 2,364 steps. Step time on
-    a 2-core Intel Xeon @ 2.0 GHz without AMX, shared with other jobs (load average about 5): the first 9
-    batches in the Trainer's length-grouped order (92-128 tokens, longer than most) took 14-27 s wall and
-    7.7-13.9 CPU-s per step in fp32 (a script timing ``training_step`` + AdamW); the bf16 probe
-    measured 28.9 s against 13.4 s for fp32 on a median-length batch, so ``auto`` chose fp32. At that speed
-    the cap ends the run long before the budget. The whole run has not been measured end to end: whether it
-    ends by plateau, budget or cap is what its ``distillation.json`` says (``stopping.stop_reason``).
+    xh / xs with the offline teacher: 25,213 training sequences (mean 63 tokens), 788 steps per epoch, so 3
+    epochs are 2,364 steps before ``fit_budget_to_cap`` cuts them to what fits in the cap. Measured once, on
+    a 2-core Intel Xeon @ 2.0 GHz without AMX shared with other jobs, with the budget set to 1 epoch by hand
+    (README "Session 7"): probe fp32 3.93 s vs bf16 10.60 s a step (fp32 kept), 788 steps in 2,442 s
+    including preparation, held-out loss 2.630 -> 1.007 and still falling (stop reason ``budget``). The
+    preset's own 3-epoch, fitted-to-cap run has not been measured.
 
-    Then 100 MLM-head steps (encoder frozen, batch 32 of at most 64 tokens... see ``mlm_*``), lr 5e-3 (not
-    tuned on a fully distilled student), and pseudo-perplexity on 32 held-out sequences: 0.31-0.72 head
-    steps/s on the same shared machine (load average 3-5), timing ``HeadTrainer.train()`` over five runs, so
-    2.5-5.5 min, plus ~30 s of held-out scoring (``mlm_head.wall_time_s`` in ``distillation.json``).
+    Then 100 MLM-head steps (encoder frozen, the relation run's batches of at most 128 tokens), lr 5e-3 (not
+    tuned), and pseudo-perplexity on 32 held-out sequences: 242 s in all in the session-7 run
+    (``zoo distill --lang xh --size xs --preset cpu --set max_epochs=1``, README "Session 7"; then under bf16
+    autocast by a bug since fixed, so fp32 timing is not measured).
     """
 
     name: str = "cpu"
