@@ -93,10 +93,10 @@ def distill(
         collator = DistillationCollator(
             prep.vocab.lookup(s_tok.unk_token_id), prep.t_tok.pad_token_id, s_tok.pad_token_id
         )
-        numerics = _numerics(job, prep, student, collator, args)
+        resuming = last_checkpoint(job.run_dir) is not None  # a resumed run keeps its numerics and budget
+        numerics = _numerics(job, prep, student, collator, args, resuming)
         budget = stopping.budget_steps(job.preset, len(prep.corpus.train), args.world_size)
         step_s = (numerics.probe_s_per_step or {}).get(numerics.chosen)
-        resuming = last_checkpoint(job.run_dir) is not None
         budget, fit = stopping.fit_to_cap(
             job.preset, budget, step_s, time.monotonic() - t_start, job.run_dir, resuming, main
         )
@@ -122,7 +122,9 @@ def distill(
     return job.out_dir
 
 
-def _numerics(job: Job, prep: Prepared, student: BuiltStudent, collator, args) -> NumericsPart:
+def _numerics(
+    job: Job, prep: Prepared, student: BuiltStudent, collator, args, resuming: bool
+) -> NumericsPart:
     """fp32 or bf16 autocast for this run (a probe on a real batch where the preset says auto)."""
     from zoo.distill import numerics
 
@@ -133,7 +135,7 @@ def _numerics(job: Job, prep: Prepared, student: BuiltStudent, collator, args) -
         batch = numerics.median_batch(prep.corpus.train, collator, p.per_device_batch_size)
         return numerics.probe_steps(student.model, prep.t_model, batch, prep.layer, prep.heads)
 
-    return numerics.choose(p.bf16, job.run_dir, last_checkpoint(job.run_dir) is not None, probe, args)
+    return numerics.choose(p.bf16, job.run_dir, resuming, probe, args)
 
 
 def _plan(
