@@ -53,5 +53,6 @@ def zero_shot_tasks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     tasks: dict[str, float | None] = {}
     for row in rows:
         for name, e in row["zero_shot"].items():
-            tasks[name] = e["chance"] if tasks.get(name) is None else tasks[name]
+            if tasks.get(name) is None:  # the first row that knows the chance
+                tasks[name] = e["chance"]
     return [{"name": n, "chance": tasks[n]} for n in sorted(tasks)]
