@@ -150,3 +150,64 @@ def test_the_budget_is_fitted_to_the_wall_cap_once_and_kept_on_resume(tmp_path):
     )
     no_cap = get_preset("cpu", {"max_wall_s": "none"})
     assert fit_to_cap(no_cap, 1000, 0.5, 20.0, tmp_path, resuming=False, main=True) == (1000, None)
+
+
+def _linear_schedule(total: int, steps_done: int):
+    """AdamW on one parameter with transformers' linear schedule (lr 1.0, 3 warm-up steps), stepped
+    ``steps_done`` times."""
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = get_linear_schedule_with_warmup(opt, 3, total)
+    for _ in range(steps_done):
+        opt.step()
+        sched.step()
+    return opt, sched
+
+
+def test_a_respaced_schedule_decays_to_zero_at_the_new_total_like_one_built_for_it():
+    from zoo.distill.stopping import respace_schedule
+
+    opt, sched = _linear_schedule(100, 10)
+    assert respace_schedule(sched, opt, 50)
+    assert opt.param_groups[0]["lr"] == pytest.approx((50 - 10) / (50 - 3))  # the line from warm-up to 50
+    fresh_opt, fresh = _linear_schedule(50, 10)  # what a run resumed at step 10 with budget 50 builds
+    for _ in range(40):
+        assert opt.param_groups[0]["lr"] == pytest.approx(fresh_opt.param_groups[0]["lr"])
+        opt.step(), sched.step(), fresh_opt.step(), fresh.step()
+    assert opt.param_groups[0]["lr"] == 0.0
+
+
+def test_the_budget_is_refitted_once_from_the_measured_step_time(tmp_path):
+    import json
+    import time
+
+    from transformers import TrainerControl, TrainerState, TrainingArguments
+
+    from zoo.distill.stopping import BUDGET_FILE, BudgetRefit, WallClockCap
+
+    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none")
+
+    def refit_at_step_10(ceiling: int) -> tuple[BudgetRefit, TrainerState, float]:
+        # 110 s of a 1000-s cap left (890 s in earlier sessions), 10 steps in 20 s: 2.0 s a step
+        cap = WallClockCap(1000.0, prior_wall_s=890.0, started=time.monotonic())
+        refit = BudgetRefit(cap, at_step=10, ceiling=ceiling, run_dir=tmp_path, main=True)
+        state = TrainerState(global_step=10, max_steps=100)
+        refit.began = (time.monotonic() - 20.0, 0)
+        opt, sched = _linear_schedule(100, 10)
+        refit.on_step_end(args, state, TrainerControl(), lr_scheduler=sched, optimizer=opt)
+        return refit, state, opt.param_groups[0]["lr"]
+
+    refit, state, lr = refit_at_step_10(ceiling=200)
+    assert state.max_steps == 10 + 49  # floor(0.9 x 110 s / 2.0 s)
+    assert lr == pytest.approx((59 - 10) / (59 - 3))
+    assert "from 100 to 59 steps" in refit.note and "measured" in refit.note
+    assert json.loads((tmp_path / BUDGET_FILE).read_text())["budget"] == 59
+    _, capped, _ = refit_at_step_10(ceiling=40)  # never beyond the epochs the Trainer planned
+    assert capped.max_steps == 40
+    late = BudgetRefit(WallClockCap(1000.0, 890.0, time.monotonic()), 10, 200, tmp_path, True)
+    late.began = (time.monotonic() - 20.0, 10)  # a session resumed at the refit step: nothing changes
+    state = TrainerState(global_step=10, max_steps=100)
+    late.on_step_end(args, state, TrainerControl(), lr_scheduler=None, optimizer=None)
+    assert state.max_steps == 100 and late.note is None

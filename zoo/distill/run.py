@@ -95,14 +95,18 @@ def distill(
         )
         resuming = last_checkpoint(job.run_dir) is not None  # a resumed run keeps its numerics and budget
         numerics = _numerics(job, prep, student, collator, args, resuming)
-        budget = stopping.budget_steps(job.preset, len(prep.corpus.train), args.world_size)
+        uncut = stopping.budget_steps(job.preset, len(prep.corpus.train), args.world_size)
         step_s = (numerics.probe_s_per_step or {}).get(numerics.chosen)
         budget, fit = stopping.fit_to_cap(
-            job.preset, budget, step_s, time.monotonic() - t_start, job.run_dir, resuming, main
+            job.preset, uncut, step_s, time.monotonic() - t_start, job.run_dir, resuming, main
         )
         args = training_arguments(job.preset, job.run_dir, bf16=numerics.chosen == "bf16", max_steps=budget)
         say(_plan(job.preset, budget, len(prep.corpus.train), args.world_size, numerics, fit), main)
-        trainer, wall_s = _train(job, prep, student, s_tok, collator, args, main, t_start, budget)
+        refit = (stopping.refit_ceiling(job.preset, uncut, budget, len(prep.corpus.train), args.world_size),
+                 job.run_dir, main)  # fmt: skip
+        trainer, wall_s = _train(job, prep, student, s_tok, collator, args, main, t_start, budget, refit)
+        if note := _refit_note(trainer):
+            budget, fit = trainer.state.max_steps, f"{fit}; {note}" if fit else note
         train_s = time.monotonic() - t_start
         with without_map(trainer.model) as encoder:  # the hidden-state map is never published
             head = None
@@ -152,8 +156,15 @@ def _plan(
     )
 
 
+def _refit_note(trainer) -> str | None:
+    """How :class:`~zoo.distill.stopping.BudgetRefit` changed the budget in this session (None: it did not;
+    a resumed run's note comes from ``budget.json``)."""
+    refit = next((c for c in trainer.callback_handler.callbacks if isinstance(c, stopping.BudgetRefit)), None)
+    return refit.note if refit is not None and refit.note else None
+
+
 def _train(job: Job, prep: Prepared, student: BuiltStudent, s_tok, collator, args, main: bool,
-           started: float, budget: int):  # fmt: skip
+           started: float, budget: int, refit: tuple[int, Path, bool] | None = None):  # fmt: skip
     """Train from the last complete checkpoint (or from scratch) until a stop of :mod:`zoo.distill.stopping`;
     returns the Trainer at its final state with the best checkpoint's weights loaded, and the run's wall
     time (all sessions) when training stopped."""
@@ -176,7 +187,7 @@ def _train(job: Job, prep: Prepared, student: BuiltStudent, s_tok, collator, arg
         eval_dataset=prep.corpus.heldout,
         data_collator=collator,
         processing_class=s_tok,
-        callbacks=([sessions] if sessions else []) + stopping.callbacks(job.preset, prior_s, started),
+        callbacks=([sessions] if sessions else []) + stopping.callbacks(job.preset, prior_s, started, refit),
         teacher=prep.t_model,
         teacher_layer=prep.layer,
         relation_heads=prep.heads,

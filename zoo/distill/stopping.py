@@ -3,7 +3,8 @@
 - The budget (:func:`budget_steps`) is the smaller of the preset's ``max_steps`` and ``max_epochs`` epochs
   of the training sequences; the Trainer gets it as ``max_steps``, so the learning-rate schedule decays
   over it. With ``fit_budget_to_cap`` (:func:`fit_to_cap`) the budget is cut, once, to the steps that fit
-  in the wall-clock cap at the probed step time, so the schedule decays to its end before the cap.
+  in the wall-clock cap at the probed step time, so the schedule decays to its end before the cap; at the
+  first checkpoint step :class:`BudgetRefit` fits it again from the step time measured in training.
 - A plateau is transformers' :class:`~transformers.EarlyStoppingCallback` (reused as is): ``patience``
   held-out evaluations in a row whose loss is not lower than the best by more than ``min_delta``. Its
   counter is saved in every checkpoint and restored on resume.
@@ -17,6 +18,7 @@ run already stopped, :func:`finished_reason`).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -46,6 +48,14 @@ def budget_steps(p: Preset, train_sequences: int, processes: int) -> int:
     if p.max_epochs is not None:
         budgets.append(max(1, math.ceil(p.max_epochs * per_epoch)))
     return min(budgets)
+
+
+def refit_ceiling(p: Preset, uncut: int, budget: int, train_sequences: int, processes: int) -> int:
+    """The most steps :class:`BudgetRefit` may raise ``budget`` to: the uncut budget, within the epochs the
+    Trainer plans for ``budget`` (it stops at the end of its last planned epoch)."""
+    batch, accumulation = p.per_device_batch_size, p.gradient_accumulation_steps
+    per_epoch = steps_per_epoch(train_sequences, batch, processes, accumulation)
+    return min(uncut, math.ceil(budget / per_epoch) * per_epoch)
 
 
 BUDGET_FILE = "budget.json"
@@ -131,13 +141,20 @@ def agree(value: float, args) -> float:
     return value
 
 
-def callbacks(p: Preset, prior_wall_s: float, started: float) -> list[TrainerCallback]:
-    """The Trainer callbacks that stop ``p``'s run early: early stopping and the wall-clock cap."""
+def callbacks(
+    p: Preset, prior_wall_s: float, started: float, refit: tuple[int, Path, bool] | None = None
+) -> list[TrainerCallback]:
+    """The Trainer callbacks that stop ``p``'s run early: early stopping and the wall-clock cap; with
+    ``refit`` (``(ceiling, run_dir, main)``, see :class:`BudgetRefit`) the budget is fitted again to the cap
+    at the first checkpoint step."""
     out: list[TrainerCallback] = []
     if p.patience is not None:
         out.append(EarlyStoppingCallback(p.patience, p.min_delta))
     if p.max_wall_s is not None:
-        out.append(WallClockCap(p.max_wall_s, prior_wall_s, started))
+        cap = WallClockCap(p.max_wall_s, prior_wall_s, started)
+        out.append(cap)
+        if refit is not None and p.fit_budget_to_cap:
+            out.append(BudgetRefit(cap, p.eval_steps, *refit))
     return out
 
 
@@ -163,3 +180,73 @@ class WallClockCap(TrainerCallback):
             control.should_evaluate = True
             control.should_save = True
         return control
+
+
+REFIT_MARGIN = 0.9  # the measured step time includes evaluations and saves; the margin is for the last ones
+
+
+class BudgetRefit(TrainerCallback):
+    """Fit the budget to the wall cap again, once, at step ``at_step`` (the first checkpoint), from the step
+    time measured in this session so far, and re-space the learning-rate schedule over the new budget.
+
+    The probe (:func:`fit_to_cap`) times the fastest step of one median-length batch without the optimiser,
+    evaluations and saves: on a 2-core AMD EPYC it said 1.49 s a step where training took about 2.4 s, so
+    the cap cut the run near the schedule's middle. The refit may cut the budget or raise it up to
+    ``ceiling`` (the uncut budget, within the epochs the Trainer planned). It is kept in ``budget.json``
+    before the checkpoint of that step is saved, so a resumed run (always from that checkpoint or a later
+    one) builds the same schedule; a session that started after ``at_step`` does not refit.
+    """
+
+    def __init__(self, cap: WallClockCap, at_step: int, ceiling: int, run_dir: Path, main: bool):
+        self.cap, self.at_step, self.ceiling = cap, at_step, ceiling
+        self.run_dir, self.main = Path(run_dir), main
+        self.began: tuple[float, int] | None = None
+        self.note: str | None = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.began = (time.monotonic(), state.global_step)
+
+    def on_step_end(self, args, state, control, lr_scheduler=None, optimizer=None, **kwargs):
+        if self.began is None or state.global_step != self.at_step or self.began[1] >= self.at_step:
+            return control
+        from zoo.fileio import write_json_atomic
+
+        t0, step0 = self.began
+        s_per_step = agree((time.monotonic() - t0) / (state.global_step - step0), args)
+        left = self.cap.max_wall_s - agree(self.cap.wall_s(), args)
+        fits = state.global_step + math.floor(REFIT_MARGIN * max(0.0, left) / s_per_step)
+        budget = max(state.global_step, min(self.ceiling, fits))
+        if budget == state.max_steps or not respace_schedule(lr_scheduler, optimizer, budget):
+            return control
+        self.note = (
+            f"refitted at step {state.global_step} from {state.max_steps:,} to {budget:,} steps: "
+            f"{REFIT_MARGIN} x {left:,.0f} s left / {s_per_step:.2f} s a step (measured)"
+            + (f", at most {self.ceiling:,}" if fits > self.ceiling else "")
+        )
+        state.max_steps = budget
+        if self.main:
+            saved = self.run_dir / BUDGET_FILE
+            kept = json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else {"note": ""}
+            write_json_atomic(saved, {"budget": budget, "note": f"{kept['note']}; {self.note}".lstrip("; ")})
+        return control
+
+
+def respace_schedule(scheduler, optimizer, total: int) -> bool:
+    """Point a transformers schedule (a ``LambdaLR`` over ``functools.partial`` lambdas) at ``total``
+    training steps and set the optimiser's current learning rates from it; False (nothing changed) for a
+    schedule of another form. Schedules without a total (constant) are left as they are."""
+    sched = getattr(scheduler, "scheduler", scheduler)  # accelerate's wrapper
+    fns = getattr(sched, "lr_lambdas", None)
+    if not fns or not all(isinstance(f, functools.partial) for f in fns):
+        return False
+    sched.lr_lambdas = [
+        functools.partial(f.func, *f.args, **{**f.keywords, "num_training_steps": total})
+        if "num_training_steps" in f.keywords
+        else f
+        for f in fns
+    ]
+    lrs = [base * f(sched.last_epoch) for base, f in zip(sched.base_lrs, sched.lr_lambdas, strict=True)]
+    for group, lr in zip(optimizer.param_groups, lrs, strict=True):
+        group["lr"] = lr
+    sched._last_lr = lrs
+    return True
