@@ -97,6 +97,17 @@ def test_the_hidden_state_loss_trains_the_last_ffn_and_is_not_published(plain, h
     assert record.loss.hidden_state.weight == 1.0 and record.loss.hidden_state.teacher_layer == 2
     assert "384 -> 32" in record.loss.hidden_state.map and "not saved" in record.loss.hidden_state.map
     assert DistillationRecord.in_dir(plain).loss.hidden_state is None
+    # the held-out loss is the relation loss plus the weighted MSE; the relation term is kept apart
+    tr = record.training
+    run = paths.work_dir() / "runs" / "distill" / hidden.name
+    history = json.loads((run / "log_history.json").read_text())
+    evals = {h["step"]: h for h in history if "eval_loss" in h}
+    assert [s for s, _ in tr.heldout_relation_loss_curve] == [s for s, _ in tr.heldout_loss_curve]
+    for step, relation in tr.heldout_relation_loss_curve:
+        assert 0 < relation < evals[step]["eval_loss"]
+        mse = evals[step]["eval_hidden_mse"]
+        assert evals[step]["eval_loss"] == pytest.approx(relation + 1.0 * mse, rel=1e-4)
+    assert DistillationRecord.in_dir(plain).training.heldout_relation_loss_curve is None
     # the map trains with the student and lives in the run's checkpoints (a resumed run keeps it)
     ckpt = load_file(
         str(paths.work_dir() / "runs" / "distill" / hidden.name / "checkpoint-6" / "model.safetensors")

@@ -209,6 +209,8 @@ class TrainingPart(Part):
     epochs: float
     processes: int
     heldout_loss_curve: list[tuple[int, float]]
+    # with the hidden-state loss on, the held-out relation loss alone (comparable with runs without it)
+    heldout_relation_loss_curve: list[tuple[int, float]] | None = None
     heldout_loss_at_step_0: float | None
     best_step: int | None
     best_heldout_loss: float | None
@@ -232,6 +234,8 @@ class TrainingPart(Part):
             epochs=round(state.epoch or 0.0, 4),
             processes=processes,
             heldout_loss_curve=curve,
+            heldout_relation_loss_curve=[(h["step"], h["eval_relation_loss"]) for h in history
+                                         if "eval_relation_loss" in h] or None,  # fmt: skip
             heldout_loss_at_step_0=step0,
             best_step=checkpoint_step(state.best_model_checkpoint),
             best_heldout_loss=best,
