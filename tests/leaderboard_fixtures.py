@@ -176,3 +176,33 @@ def write_fixture_store(root: Path) -> list[dict[str, Any]]:
     for rec in recs:
         save_record(rec, root=root)
     return recs
+
+
+def sweep_bench_record(
+    runtime: str,
+    points: dict[int, float],
+    model: str = "time-xh-xs",
+    revision: str = "r1",
+    cpu: str = "CPU A",
+):
+    """A typed bench record (:class:`zoo.bench.record.BenchRecord`) of ``runtime`` at 32 tokens, 2 threads,
+    whose sweep timed each batch size at the given median milliseconds per batch; its check passed."""
+    from zoo.bench.record import BenchRecord
+
+    load = {"wall_s": 1.0, "own_cpu_s": 1.0, "cpus": 2}
+    sweep = [
+        {"batch_size": b, "sentences_per_s": 1000 * b / ms, "sentences_per_s_ci95": [1.0, 2.0],
+         "n_batches": 30, "warmup": 3, "latency_p50_ms": ms, "latency_p95_ms": ms, "load": load}
+        for b, ms in points.items()
+    ]  # fmt: skip
+    rec = BenchRecord.build(
+        "xh",
+        ModelInfo(id=model, revision=revision, role="student", size="xs"),
+        {"name": "speed-L32-cpu-t2", "version": 1, "seq_len": 32, "device": "cpu", "threads": 2},
+        {"sentences_per_s": max(p["sentences_per_s"] for p in sweep)},
+        variant=runtime,
+        details={"status": "ok", "run_id": "run-A", "sweep": sweep,
+                 "agreement": {"ok": True, "min_cosine": 0.999}},
+    )
+    rec.environment.cpu = cpu
+    return rec

@@ -556,3 +556,50 @@ def test_card_and_leaderboard_show_the_init_only_baseline(fixture_student_templa
     order = [m["role"] for m in ner["models"]]
     assert order.index("student") < order.index("init-baseline") < order.index("random-baseline")
 
+
+
+def test_card_results_and_leaderboard_show_runtime_checks_and_the_best_runtime(fixture_student_template):
+    """Two seeds of a POS runtime check and three bench sweeps (made-up numbers, not measured): the card,
+    ``zoo results`` and the leaderboard say the same, worked out by hand."""
+    from leaderboard_fixtures import sweep_bench_record
+
+    from zoo.leaderboard import build_leaderboard
+    from zoo.results.tables import load_summary, runtime_check_lines
+
+    path = install_student(fixture_student_template)
+    rev = content_revision(path)
+    t = get_language("xh").tasks["masakhapos"]
+    task = {"name": t.name, "family": t.family, "version": t.version, "main_metric": "accuracy",
+            "preset": "standard"}
+
+    def entry(dtype: str, ref: float, score: float) -> dict:
+        diff = round(score - ref, 6)
+        return {"status": "ok", "device": "cpu", "dtype": dtype, "scores": {"accuracy": score},
+                "diff_points": diff, "within": abs(diff) <= 0.5}
+
+    for seed, (ref, int8, bf16) in enumerate([(80.0, 79.6, 80.1), (81.0, 80.4, 81.1)]):
+        check = {"reference": "eager", "reference_scores": {"accuracy": ref}, "metric": "accuracy",
+                 "tolerance_points": 0.5, "windows": 100,
+                 "runtimes": {"onnx-int8": entry("int8", ref, int8), "eager-bf16": entry("bf16", ref, bf16)}}
+        info = ModelInfo("time-xh-xs", rev, "student", "xs")
+        save_record(make_record("eval", "xh", info, task, {"accuracy": ref}, seed=seed,
+                                details={"runtime_check": check}))
+    for runtime, points in (("eager", {1: 4.0, 32: 40.0}), ("onnx-int8", {1: 2.0, 32: 30.0}),
+                            ("onnx-fused-int8", {1: 1.0, 32: 35.0})):
+        sweep_bench_record(runtime, points, "time-xh-xs", rev).save()
+
+    # means over the seeds: reference 80.5; int8 80.0 (diffs -0.4, -0.6: the second seed is outside 0.5);
+    # bf16 80.6 (+0.1)
+    check = ("eager fp32: accuracy 80.5; onnx-int8: accuracy 80.0 (−0.5, not within 0.5 in 1 of 2 seeds); "
+             "eager-bf16: accuracy 80.6 (+0.1, within 0.5) (mean of 2 seeds)")
+    # batch 1: onnx-fused-int8 at 1 ms; batch 32: onnx-int8 at 30 ms = 32,000 / 30 sentences/s
+    best = ("onnx-fused-int8 at batch 1 (1.00 ms p50) and onnx-int8 at batch 32 (1,067 sentences/s); "
+            "32 tokens on CPU A, 2 threads")
+    text = cards.render_card(cards.locate_student("xh", "xs"))
+    assert f"- **masakhapos**: {check}" in text
+    assert f"Best checked runtime (`zoo bench`): {best}." in text
+    lines = runtime_check_lines(load_summary("xh", get_language("xh")))
+    assert lines[1] == f"  masakhapos (standard) · time-xh-xs: {check}"
+    [row] = [r for r in build_leaderboard().to_json()["rows"] if r["model_id"] == "time-xh-xs"]
+    assert row["speed"]["best_by_batch"]["text"] == best
+    assert [p["runtime"] for p in row["speed"]["best_by_batch"]["points"]] == ["onnx-fused-int8", "onnx-int8"]

@@ -7,6 +7,9 @@ whose agreement check against it passed. Records are compared only within one mo
 device, machine (CPU or GPU model string) and thread count; the time compared is the median time of one
 batch (``latency_p50_ms`` of the sweep point), so at a fixed batch size the fastest runtime is also the one
 with the highest throughput.
+
+Cards and the leaderboard show one line per model (:func:`best_at_ends`, :func:`best_at_ends_text`): the best
+checked runtime at the smallest and at the largest batch size measured, in one setting.
 """
 
 from __future__ import annotations
@@ -185,3 +188,38 @@ def choice_from_records(
         "source": "bench records",
         "runs": sorted({r.details.run_id or "" for r in mine}),
     }
+
+
+def best_at_ends(
+    records: Sequence[BenchRecord], model_id: str, revision: str | None = None, seq_len: int = 32
+) -> dict[str, Any] | None:
+    """The best checked runtime of one model (at ``revision``, if given) at the smallest and the largest batch
+    size measured, in one setting: ``seq_len`` tokens or the nearest length, the full protocol before a
+    ``--quick`` run, then the setting with the most batch sizes. None without checked records."""
+    mine = [r for r in records if r.model.id == model_id and revision in (None, r.model.revision)]
+    groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    for row in best_rows(mine):
+        groups[(row["seq_len"], row["device"], row["machine"], row["threads"], row["setting"])].append(row)
+    if not groups:
+        return None
+    key = min(
+        groups,
+        key=lambda k: (abs(k[0] - seq_len), str(k[4]).startswith("speed-quick"), -len(groups[k]), str(k)),
+    )
+    rows = sorted(groups[key], key=lambda r: r["batch_size"])
+    ends = [rows[0], rows[-1]] if len(rows) > 1 else rows
+    points = [{k: r[k] for k in ("batch_size", "runtime", "latency_p50_ms", "sentences_per_s", "busy")}
+              for r in ends]
+    return dict(zip(("seq_len", "device", "machine", "threads"), key, strict=False), points=points)
+
+
+def best_at_ends_text(best: dict[str, Any]) -> str:
+    """``onnx-int8 at batch 1 (0.74 ms p50) and onnx-int8 at batch 64 (1,912 sentences/s); 32 tokens on
+    <machine>, 2 threads``."""
+    parts = []
+    for i, p in enumerate(best["points"]):
+        figure = f"{p['latency_p50_ms']:.2f} ms p50" if i == 0 else f"{p['sentences_per_s']:,.0f} sentences/s"
+        busy = ", machine busy" if p["busy"] else ""
+        parts.append(f"{p['runtime']} at batch {p['batch_size']} ({figure}{busy})")
+    threads = f", {best['threads']} threads" if best.get("threads") else ""
+    return f"{' and '.join(parts)}; {best['seq_len']} tokens on {best['machine']}{threads}"

@@ -29,6 +29,7 @@ from zoo.errors import ZooError
 from zoo.fileio import write_text_atomic
 from zoo.registry import SIZES
 from zoo.results import PROTOCOL_LABELS, retention_text
+from zoo.results.runtime_scores import runtime_check_text
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "model_card.md.j2"
 
@@ -203,11 +204,25 @@ def _eval_context(tasks: list[TaskResult]) -> dict[str, Any]:
         )
     return {
         "eval_rows": rows,
+        "runtime_rows": [
+            {"task": t.task.name, "text": runtime_check_text(c), "tolerance": f"{c['tolerance_points']:g}"}
+            for t in tasks
+            if (c := t.runtime_check)
+        ],
         "task_notes": notes,
         "any_evaluated": any(t.evaluated for t in tasks),
         "any_init": any(t.init for t in tasks),
         "nc_eval_sets": [t.task.name for t in tasks if "nc" in licence_terms(t.task.license or "")],
     }
+
+
+def _best_runtime(student: Student) -> str | None:
+    """The student's best checked runtime at the smallest and the largest batch (:mod:`zoo.bench.choice`)."""
+    from zoo.bench.choice import best_at_ends, best_at_ends_text
+    from zoo.bench.record import load_bench_records
+
+    best = best_at_ends(load_bench_records(student.spec.code), student.model_id, student.revision)
+    return best_at_ends_text(best) if best else None
 
 
 def _bench_context(bench: list[BenchRow]) -> dict[str, Any]:
@@ -310,6 +325,7 @@ def card_context(student: Student, org: str = "time") -> tuple[Any, dict[str, An
         **_distillation_context(student, licence),
         **_eval_context(tasks),
         **_bench_context(bench),
+        "best_runtime": _best_runtime(student),
     }
     return _card_data(student, tasks, licence), ctx
 

@@ -1,6 +1,6 @@
 """The result and bench records a card shows: per task the student's, the teacher's and the baselines'
-(init-only, random, constant) scores (mean and 95 % interval over seeds), and the newest efficiency record
-per model and runtime."""
+(init-only, random, constant) scores (mean and 95 % interval over seeds) and the student's runtime check,
+and the newest efficiency record per model and runtime."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from zoo.card.fmt import NOT_RECORDED, is_num
 from zoo.models import INIT_DIR, init_baseline_id
 from zoo.registry import TaskSpec
 from zoo.results import choose_preset, load_records, mean_ci95, record_protocol, retention
+from zoo.results.runtime_scores import summarize_runtime_checks
 from zoo.teachers import content_revision
 
 
@@ -48,6 +49,7 @@ class TaskResult:
     protocol: str | None = None  # of the preset (zoo.results.record_protocol)
     unconverged_seeds: int = 0
     init: dict[str, dict[str, Any]] = field(default_factory=dict)
+    runtime_check: dict[str, Any] | None = None  # the student's, over its seeds (zoo.results.runtime_scores)
 
     @property
     def evaluated(self) -> bool:
@@ -131,6 +133,7 @@ def collect_eval(student: Student, records: list[dict[str, Any]] | None = None) 
                 record_protocol(own[0]),
                 sum((r.get("details") or {}).get("converged") is False for r in own),
                 _stats(inits, task.metrics),
+                summarize_runtime_checks(own),
             )
         )
     return out

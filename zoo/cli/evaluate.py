@@ -33,6 +33,14 @@ def eval_cmd(
     jobs: int = typer.Option(
         1, "--jobs", "-j", min=1, help="Fine-tuning runs at once, one process each (threads split evenly)."
     ),
+    runtime_check: str = typer.Option(
+        None,
+        "--runtime-check",
+        help="Also score each fine-tuned NER/POS head with its encoder in these runtimes (comma-separated: "
+        "eager-bf16, onnx-fp32, onnx-int8, onnx-fused-fp32, onnx-fused-int8; auto: the best checked runtimes "
+        "of the model's bench records) against eager fp32; the record's details.runtime_check holds the "
+        "scores, the difference in points and whether it is within 0.5.",
+    ),
 ) -> None:
     """Evaluate models on the language's tasks; finished runs are skipped unless --force."""
     from rich.console import Console
@@ -41,14 +49,16 @@ def eval_cmd(
     from zoo.evaluation.presets import DEFAULT_PRESET, get_preset, parse_overrides
     from zoo.evaluation.progress import EvalListener, PlainListener, run_line
     from zoo.evaluation.runner import evaluate, parse_tasks
+    from zoo.evaluation.runtime_check import parse_check_runtimes
     from zoo.models import resolve_models
     from zoo.registry import get_language
-    from zoo.results.tables import load_summary, render_table
+    from zoo.results.tables import load_summary, render_table, runtime_check_lines
 
     spec = get_language(lang)
     task_list = parse_tasks(spec, tasks)
     recipe = parse_overrides(get_preset(preset or DEFAULT_PRESET), set_)
     models = resolve_models(spec, model)
+    check = parse_check_runtimes(runtime_check) if runtime_check is not None else []
     console = Console(stderr=True)
 
     if recipe.protocol != "standard":
@@ -66,6 +76,7 @@ def eval_cmd(
             force=force,
             listener=PlainListener(lambda m: console.print(m, highlight=False)),
             jobs=jobs,
+            runtime_check=check,
         )
     else:
         with Progress(
@@ -96,9 +107,22 @@ def eval_cmd(
                     progress.advance(bar)
 
             summary = evaluate(
-                spec, models, task_list, range(seeds), recipe, force=force, listener=Listener(), jobs=jobs
+                spec,
+                models,
+                task_list,
+                range(seeds),
+                recipe,
+                force=force,
+                listener=Listener(),
+                jobs=jobs,
+                runtime_check=check,
             )
     console.print(f"{len(summary.written)} runs done, {len(summary.skipped)} skipped (already in the store)")
+    for note in summary.notes:
+        console.print(note, highlight=False)
     names = {t.name for t in task_list}
     rows = [r for r in load_summary(spec.code, spec, recipe.name) if r["task"] in names]
-    Console().print(render_table(rows, title=f"{spec.name} ({spec.code}), preset {recipe.name}"))
+    out = Console()
+    out.print(render_table(rows, title=f"{spec.name} ({spec.code}), preset {recipe.name}"))
+    for line in runtime_check_lines(rows):
+        out.print(line, highlight=False, soft_wrap=True)

@@ -26,7 +26,7 @@ def results_cmd(
     from zoo.paths import results_dir
     from zoo.registry import get_language
     from zoo.results.reported import render_reported_table, reported_rows
-    from zoo.results.tables import load_summary, render_table
+    from zoo.results.tables import load_summary, render_table, runtime_check_lines
 
     spec = get_language(lang)
     rows = load_summary(spec.code, spec, preset)
@@ -37,6 +37,8 @@ def results_cmd(
     console = Console()
     if rows:
         console.print(render_table(rows, title=f"{spec.name} ({spec.code})"))
+        for line in runtime_check_lines(rows):
+            console.print(line, highlight=False, soft_wrap=True)
     else:
         typer.echo(f"no evaluation results for {spec.code} under {results_dir()}")
         typer.echo(f"run: zoo eval --lang {spec.code}")

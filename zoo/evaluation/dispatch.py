@@ -7,11 +7,14 @@ function has the signature of :class:`~zoo.evaluation.types.TaskFunction`. The c
 (role ``peer``, ``spacy:<package>``) is not fine-tuned: it goes to its library's function
 (:data:`PEER_FUNCTIONS`), and a task its library cannot score stops the run before anything runs. Both are
 deterministic, so they run with seed 0 only whatever the seeds asked, and without a learning-rate search.
+Runtimes to check (:mod:`zoo.evaluation.runtime_check`) reach the families that support them
+(:func:`checks_runtimes`); other runs ignore them.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from zoo.errors import ConfigError, ZooError
@@ -64,9 +67,24 @@ def peer_module(model: ModelRef):
     return getattr(mod, run_name), getattr(mod, check_name)
 
 
-def run_task(model: ModelRef, task: TaskSpec, seed: int, preset: EvalPreset, out_dir: Path) -> TaskRun:
+def checks_runtimes(model: ModelRef, task: TaskSpec) -> bool:
+    """Whether a run of ``model`` on ``task`` can take a runtime check (a fine-tuned NER or POS head)."""
+    from zoo.evaluation.runtime_check import FAMILIES
+
+    return model.role not in UNTRAINED_ROLES and task.family in FAMILIES
+
+
+def run_task(
+    model: ModelRef,
+    task: TaskSpec,
+    seed: int,
+    preset: EvalPreset,
+    out_dir: Path,
+    runtimes: Sequence[str] = (),
+) -> TaskRun:
     """One fine-tuning run of ``model`` on ``task``, dispatched by the task's family (the constant baseline:
-    its rules; a peer pipeline: its library; neither is fine-tuned)."""
+    its rules; a peer pipeline: its library; neither is fine-tuned); ``runtimes`` to check where
+    :func:`checks_runtimes`."""
     if model.role == "constant-baseline":
         from zoo.evaluation.constant import run_constant_task
 
@@ -75,7 +93,8 @@ def run_task(model: ModelRef, task: TaskSpec, seed: int, preset: EvalPreset, out
         fn = peer_module(model)[0]
     else:
         fn = task_function(task.family)
-    run = fn(model, task, seed, preset, out_dir)
+    extra = {"runtimes": tuple(runtimes)} if runtimes and checks_runtimes(model, task) else {}
+    run = fn(model, task, seed, preset, out_dir, **extra)
     missing = [m for m in task.metrics if m not in run.scores]
     if missing:
         raise ZooError(f"{task.key}: the {task.family} run returned no score for {missing}")

@@ -3,7 +3,8 @@
 :func:`load_head_model` puts a fresh ``AutoModelFor...`` head on any encoder :class:`~zoo.models.ModelRef`
 resolves; :func:`dataset_training` hands a tokenised ``datasets.Dataset`` and its collator to the one
 fine-tuning loop (:func:`zoo.evaluation.finetune.fit`); :func:`predict_rows` predicts without gradients in
-batches of rows sorted by length (little padding) and hands the rows back in their original order.
+batches of rows sorted by length (little padding, :func:`map_length_batches`) and hands the rows back in
+their original order.
 """
 
 from __future__ import annotations
@@ -84,6 +85,23 @@ def dataset_training(
     )
 
 
+def map_length_batches(
+    lengths: list[int], batch_size: int, run: Callable[[list[int]], list[Any]]
+) -> list[Any]:
+    """``run(indices)`` (one output per index) over batches of rows sorted by length; the outputs in row
+    order, checked to be one per row."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
+    out: list[Any] = [None] * len(lengths)
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        for i, value in zip(idx, run(idx), strict=True):
+            out[i] = value
+    missing = [i for i, x in enumerate(out) if x is None]
+    if missing:
+        raise AssertionError(f"prediction misaligned: rows {missing[:5]} got no logits")
+    return out
+
+
 def predict_rows(model, dataset, collator, batch_size: int, bf16: bool = False) -> list[Any]:
     """Logits of every row of ``dataset`` (numpy, ``[row length, ...]`` for token heads), in row order.
 
@@ -95,19 +113,13 @@ def predict_rows(model, dataset, collator, batch_size: int, bf16: bool = False) 
 
     device = next(model.parameters()).device
     lengths = [len(ids) for ids in dataset["input_ids"]]
-    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
-    out: list[Any] = [None] * len(lengths)
+
+    def run(idx: list[int]) -> list[Any]:
+        batch = {k: v.to(device) for k, v in collator([dataset[i] for i in idx]).items() if k != "labels"}
+        logits = model(**batch).logits.float().cpu().numpy()
+        token_level = logits.ndim == 3
+        return [logits[r, : lengths[i]] if token_level else logits[r] for r, i in enumerate(idx)]
+
     model.eval()
     with torch.inference_mode(), autocast(device, bf16):
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            rows = [dataset[i] for i in idx]
-            batch = {k: v.to(device) for k, v in collator(rows).items() if k != "labels"}
-            logits = model(**batch).logits.float().cpu().numpy()
-            token_level = logits.ndim == 3
-            for r, i in enumerate(idx):
-                out[i] = logits[r, : lengths[i]] if token_level else logits[r]
-    missing = [i for i, x in enumerate(out) if x is None]
-    if missing:
-        raise AssertionError(f"prediction misaligned: rows {missing[:5]} got no logits")
-    return out
+        return map_length_batches(lengths, batch_size, run)

@@ -14,6 +14,11 @@ of its key, so scores of different recipes never overwrite, skip or average with
 of the same name made with other preset fields (a preset changed since) stops the run with an error
 naming the fields, before any training; ``force`` replaces such records. ``variant`` stays null (it
 names runtimes such as ONNX in benchmark records).
+
+Runtime check (``runtime_check``, ``zoo eval --runtime-check``): the NER and POS runs that train score their
+head again through the listed runtimes (:mod:`zoo.evaluation.runtime_check`) into ``details.runtime_check``.
+It is not part of a record's key: a record that exists is skipped as usual, and :attr:`EvalSummary.notes`
+says how many of those have no check (``force`` recomputes them with it).
 """
 
 from __future__ import annotations
@@ -24,14 +29,14 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from zoo.errors import UsageError, ZooError
 from zoo.evaluation import lr_search
-from zoo.evaluation.dispatch import UNTRAINED_ROLES, model_seeds, peer_module, run_task
+from zoo.evaluation.dispatch import UNTRAINED_ROLES, checks_runtimes, model_seeds, peer_module, run_task
 from zoo.evaluation.presets import EvalPreset
 from zoo.evaluation.progress import EvalListener
 from zoo.evaluation.types import TaskRun
@@ -75,6 +80,7 @@ class EvalSummary:
     written: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)  # new and skipped, in run order
+    notes: list[str] = field(default_factory=list)  # what the runtime check left out, and why
 
 
 class _ModelIdentity:
@@ -116,11 +122,13 @@ def evaluate(
     force: bool = False,
     listener: EvalListener | None = None,
     jobs: int = 1,
+    runtime_check: Sequence[str] = (),
 ) -> EvalSummary:
     """Run every (model, task, seed) not yet in the results store (all of them with ``force``).
 
     ``jobs > 1`` runs that many fine-tuning runs at once, each in its own process with
-    ``cpu_count // jobs`` torch threads; records are the same files either way.
+    ``cpu_count // jobs`` torch threads; records are the same files either way. ``runtime_check``: runtimes
+    (or ``auto``) to score NER and POS heads through as well (see the module docstring).
     """
     from zoo.evaluation.finetune import EPOCH_LISTENER
 
@@ -134,22 +142,27 @@ def evaluate(
     plan = [(m, t, s) for m in models for t in tasks for s in model_seeds(m, seeds)]
     listener.start(len(plan))
     identities = {id(m): _ModelIdentity(m) for m in models}
+    checked, notes = _runtime_plan(spec, models, tasks, identities, runtime_check)
     done: dict[int, tuple[Path, dict[str, Any], bool]] = {}  # plan index -> (record file, record, skipped)
     todo: list[tuple[int, str, tuple]] = []  # (plan index, label, _run_one arguments)
     fields = dataclasses.asdict(preset)
     stale: list[tuple[Path, list[str]]] = []  # records of this preset name made with other fields
+    unchecked = 0  # existing records, skipped, without the runtime check asked for
     for i, (model, task, seed) in enumerate(plan):
         ident = identities[id(model)]
         label = f"{model.id} · {task.name} · seed {seed}"
         key = RecordKey("eval", spec.code, model.id, ident.revision, task.name, task.version, seed,
                         preset=preset.name)
         existing = None if force else find_record(key)
+        runtimes = checked.get(id(model), ()) if checks_runtimes(model, task) else ()
         if existing is None:
-            todo.append((i, label, (spec, model, ident, task, seed, preset, force)))
+            todo.append((i, label, (spec, model, ident, task, seed, preset, force, runtimes)))
         elif changed := _changed_fields(existing, fields):
             stale.append((key.path(), changed))
         else:
             done[i] = (key.path(), existing, True)
+            had = (existing["details"].get("runtime_check") or {}).get("runtimes") or {}
+            unchecked += bool(set(runtimes) - set(had))
             listener.run_finished(label, existing, skipped=True)
     if stale:
         first, changed = stale[0]
@@ -174,12 +187,48 @@ def evaluate(
                 listener.run_finished(label, record, skipped=False)
         finally:
             EPOCH_LISTENER.reset(token)
-    summary = EvalSummary()
+    if unchecked:
+        notes.append(f"runtime check: {unchecked} run(s) were skipped (their records exist) without a check "
+                     "of every runtime asked for; --force recomputes them with it")
+    summary = EvalSummary(notes=notes)
     for i in sorted(done):
         path, record, skipped = done[i]
         (summary.skipped if skipped else summary.written).append(path)
         summary.records.append(record)
     return summary
+
+
+def _runtime_plan(
+    spec: LanguageSpec,
+    models: list[ModelRef],
+    tasks: list[TaskSpec],
+    identities: dict[int, _ModelIdentity],
+    names: Sequence[str],
+) -> tuple[dict[int, tuple[str, ...]], list[str]]:
+    """The runtimes each model's NER/POS runs are checked in (``auto`` resolved from its bench records), and
+    notes on what is left out; an error when no run could take the check."""
+    if not names:
+        return {}, []
+    from zoo.evaluation.runtime_check import FAMILIES, resolve_runtimes
+
+    pairs = [(m, t) for m in models for t in tasks if checks_runtimes(m, t)]
+    if not pairs:
+        raise UsageError(
+            "--runtime-check applies to fine-tuned NER and POS heads; none is among these models and tasks",
+            hint=f"add a task of family {' or '.join(FAMILIES)} with --tasks, or drop --runtime-check",
+        )
+    notes = []
+    other = sorted({t.name for t in tasks if t.family not in FAMILIES})
+    if other:
+        notes.append(f"runtime check: NER and POS heads only; not checked: {', '.join(other)}")
+    checked = {}
+    for m in {id(m): m for m, _ in pairs}.values():
+        found = resolve_runtimes(names, spec.code, m.id, identities[id(m)].revision)
+        if found:
+            checked[id(m)] = tuple(found)
+        else:
+            notes.append(f"runtime check: {m.id}'s fastest checked runtime is eager fp32: nothing to check")
+    return checked, notes
 
 
 def _changed_fields(record: dict[str, Any], fields: dict[str, Any]) -> list[str]:
@@ -240,6 +289,7 @@ def _run_one(
     seed: int,
     preset: EvalPreset,
     force: bool,
+    runtimes: tuple[str, ...] = (),
 ) -> tuple[Path, dict[str, Any]]:
     info = ident.info()
     target = RecordKey(
@@ -253,7 +303,8 @@ def _run_one(
         scratch = Path(tempfile.mkdtemp(prefix=f"{slug(task.name)}-seed{run_seed}-", dir=scratch_root))
         t0 = time.perf_counter()
         try:
-            run = run_task(model, task, run_seed, dataclasses.replace(preset, learning_rate=rate), scratch)
+            recipe = dataclasses.replace(preset, learning_rate=rate)
+            run = run_task(model, task, run_seed, recipe, scratch, runtimes)
             run.details["run_wall_s"] = round(time.perf_counter() - t0, 2)
             # the files leave the scratch dir before it is removed
             kept = {"predictions": run.predictions, "gold": run.gold}

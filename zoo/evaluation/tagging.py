@@ -13,8 +13,10 @@ accuracy.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from zoo.errors import DataError, ZooError
 from zoo.evaluation import metrics
@@ -121,10 +123,21 @@ def encode_words(
 def predict_tags(
     model, encoded: EncodedWords, collator, batch_size: int, id2label: dict[int, str], bf16: bool = False
 ) -> list[list[str]]:
-    """Word-level tags of every sentence, in order; asserts that each sentence gets one tag per word."""
-    inputs = encoded.dataset.select_columns([c for c in encoded.dataset.column_names if c != "labels"])
+    """Word-level tags of every sentence, in order, from a token-classification model."""
+    rows = predict_rows(model, without_labels(encoded.dataset), collator, batch_size, bf16)
+    return join_tags(encoded, rows, id2label)
+
+
+def without_labels(dataset):
+    """A tokenised split's model inputs (its ``labels`` column dropped)."""
+    return dataset.select_columns([c for c in dataset.column_names if c != "labels"])
+
+
+def join_tags(encoded: EncodedWords, rows: Sequence[Any], id2label: dict[int, str]) -> list[list[str]]:
+    """Word-level tags of every sentence from per-window token logits (``[window length, labels]``, in window
+    order: a model's or a runtime's); asserts that each sentence gets one tag per word."""
     per_sentence: list[list[str]] = [[] for _ in encoded.sentence_lengths]
-    for k, logits in enumerate(predict_rows(model, inputs, collator, batch_size, bf16)):
+    for k, logits in enumerate(rows):
         best = logits.argmax(-1)
         tags = [id2label[int(best[p])] for p in encoded.first_positions[k]]
         per_sentence[encoded.window_sentence[k]].extend(tags)
@@ -152,9 +165,15 @@ def write_tag_predictions(
 
 
 def run_tagging_task(
-    model: ModelRef, task: TaskSpec, seed: int, preset: EvalPreset, out_dir: Path
+    model: ModelRef,
+    task: TaskSpec,
+    seed: int,
+    preset: EvalPreset,
+    out_dir: Path,
+    runtimes: Sequence[str] = (),
 ) -> TaskRun:
-    """Fine-tune a token-classification head on ``task`` (NER or POS) and score it."""
+    """Fine-tune a token-classification head on ``task`` (NER or POS) and score it; with ``runtimes``, score
+    it again with the fine-tuned encoder in each of them (:mod:`zoo.evaluation.runtime_check`)."""
     from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification
 
     clock = time.perf_counter()
@@ -180,6 +199,8 @@ def run_tagging_task(
     clock = time.perf_counter()
     net = load_head_model(model, AutoModelForTokenClassification, labels, seed)
     encoded = (enc_train, enc_select, enc_score)
+    # the runtime check runs the encoder with its whole vocabulary: the inputs and table before compaction
+    uncompacted = ([e.dataset for e in encoded], net.get_input_embeddings()) if runtimes else None
     compacted, embedding_rows = compact_embeddings(net, [e.dataset for e in encoded], tokenizer.pad_token_id)
     for e, dataset in zip(encoded, compacted, strict=True):
         e.dataset = dataset
@@ -203,4 +224,21 @@ def run_tagging_task(
         "embedding_rows": embedding_rows,
         "labels": labels,
     }
+    if uncompacted is not None:
+        from zoo.evaluation.runtime_check import check_runtimes
+        from zoo.evaluation.task_vocab import full_embeddings
+
+        datasets, original = uncompacted
+        table = full_embeddings(net.get_input_embeddings(), original, datasets, tokenizer.pad_token_id)
+        details["runtime_check"] = check_runtimes(
+            net,
+            table,
+            runtimes,
+            without_labels(datasets[2]),
+            collator,
+            eval_bs,
+            lambda rows: score_tags(task, score_gold, join_tags(enc_score, rows, id2label)),
+            task.main_metric,
+            out_dir / "runtimes",
+        )
     return TaskRun(scores=scores, details=details, predictions=path)

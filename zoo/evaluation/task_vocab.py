@@ -26,6 +26,12 @@ def used_ids(datasets: list[Any]) -> set[int]:
     return ids
 
 
+def kept_rows(datasets: list[Any], pad_id: int) -> list[int]:
+    """The embedding rows a compacted model keeps, in order: every id the inputs use and every id up to the
+    padding id."""
+    return sorted(used_ids(datasets) | set(range(pad_id + 1)))
+
+
 def compact_embeddings(model, datasets: list[Any], pad_id: int) -> tuple[list[Any], dict[str, int]]:
     """Shrink ``model``'s input embeddings to the rows ``datasets`` use; returns the remapped datasets and
     ``{"model": rows before, "kept": rows after}``. Nothing changes when few rows would be dropped."""
@@ -34,7 +40,7 @@ def compact_embeddings(model, datasets: list[Any], pad_id: int) -> tuple[list[An
 
     emb = model.get_input_embeddings()
     rows = emb.num_embeddings
-    keep = sorted(used_ids(datasets) | set(range(pad_id + 1)))
+    keep = kept_rows(datasets, pad_id)
     if len(keep) > (1 - MIN_SHARE_DROPPED) * rows:
         return datasets, {"model": rows, "kept": rows}
     remap = np.full(rows, -1, dtype=np.int64)
@@ -56,3 +62,22 @@ def compact_embeddings(model, datasets: list[Any], pad_id: int) -> tuple[list[An
     model.set_input_embeddings(small)
     model.config.vocab_size = len(keep)
     return remapped, {"model": rows, "kept": len(keep)}
+
+
+def full_embeddings(compact, original, datasets: list[Any], pad_id: int):
+    """The embedding a fine-tuned compacted model would have had uncompacted: ``original`` (the table before
+    :func:`compact_embeddings`, which leaves it untouched) with the kept rows of ``compact`` written back.
+    ``datasets`` are the inputs before remapping. A table that was not compacted is returned as it is."""
+    import torch
+
+    if compact.num_embeddings == original.num_embeddings:
+        return compact
+    keep = kept_rows(datasets, pad_id)
+    if len(keep) != compact.num_embeddings:
+        raise ValueError(f"{compact.num_embeddings} compacted rows, but these inputs keep {len(keep)}")
+    rows, dim = original.num_embeddings, original.embedding_dim
+    full = torch.nn.Embedding(rows, dim, padding_idx=original.padding_idx)
+    with torch.no_grad():
+        full.weight.copy_(original.weight.detach().float().cpu())
+        full.weight[torch.as_tensor(keep)] = compact.weight.detach().float().cpu()
+    return full

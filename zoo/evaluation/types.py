@@ -29,7 +29,8 @@ class TaskRun:
 
 
 class TaskFunction(Protocol):
-    """``run_<family>_task(model, task, seed, preset, out_dir) -> TaskRun``; ``out_dir`` is scratch space."""
+    """``run_<family>_task(model, task, seed, preset, out_dir) -> TaskRun``; ``out_dir`` is scratch space. A
+    family that supports the runtime check (:mod:`zoo.evaluation.runtime_check`) also takes ``runtimes=``."""
 
     def __call__(
         self, model: ModelRef, task: TaskSpec, seed: int, preset: EvalPreset, out_dir: Path

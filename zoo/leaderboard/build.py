@@ -40,7 +40,14 @@ from typing import Any
 from zoo import __version__, results
 from zoo.errors import UsageError, ZooError
 from zoo.leaderboard.schema import SCHEMA, Leaderboard
-from zoo.leaderboard.speed import EAGER, reference_setting, runtime_entry, setting, speed_entry
+from zoo.leaderboard.speed import (
+    EAGER,
+    best_by_batch,
+    reference_setting,
+    runtime_entry,
+    setting,
+    speed_entry,
+)
 from zoo.leaderboard.zero_shot import is_zero_shot, zero_shot_entries, zero_shot_tasks
 from zoo.paths import results_dir
 from zoo.results.reported import reported_for_language
@@ -282,10 +289,11 @@ def _language(lang: str, recs: list[dict[str, Any]], card_url: str, forced_prese
         by_model[r["model"]["id"]].append(r)
     runtimes = {m: [runtime_entry(r) for r in mrecs if r["kind"] == "bench"] for m, mrecs in by_model.items()}
     ref_setting = reference_setting(runtimes)
-    rows = [
-        _row(lang, mrecs, speed_entry(runtimes[m], ref_setting), preset, card_url)
-        for m, mrecs in by_model.items()
-    ]
+    rows = []
+    for m, mrecs in by_model.items():
+        speed = speed_entry(runtimes[m], ref_setting)
+        speed["best_by_batch"] = best_by_batch([r for r in mrecs if r["kind"] == "bench"], m)
+        rows.append(_row(lang, mrecs, speed, preset, card_url))
     ref = _add_means(rows, task_names)
     rows.sort(key=lambda r: (_ROLE_ORDER.get(r["role"], 99), _SIZE_ORDER.get(r["size"], 9), r["model_id"]))
 

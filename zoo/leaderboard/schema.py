@@ -186,11 +186,34 @@ class Runtime(_Part):
     git_commit: str | None
 
 
+class BatchPoint(_Part):
+    """The fastest checked runtime at one batch size (a sweep point of the bench records)."""
+
+    batch_size: int
+    runtime: str
+    latency_p50_ms: float = Field(description="median time of one batch")
+    sentences_per_s: float
+    busy: bool = Field(description="other processes used the CPUs while it was timed")
+
+
+class BestByBatch(_Part):
+    """The fastest checked runtime at the smallest and the largest batch size measured, in one setting
+    (:func:`zoo.bench.choice.best_at_ends`)."""
+
+    seq_len: int | None
+    device: str | None
+    machine: str = Field(description="CPU or GPU name")
+    threads: int | None
+    points: list[BatchPoint]
+    text: str = Field(description="the line the cards show")
+
+
 class Speed(_Part):
     """The fastest checked runtime in the reference setting, and every runtime (reference setting first)."""
 
     best: Runtime | None
     runtimes: list[Runtime]
+    best_by_batch: BestByBatch | None = None
 
 
 class Params(_Part):

@@ -5,6 +5,9 @@
   of every setting is listed in ``speed.runtimes``. A runtime is checked when it is the eager model itself
   (variant null or ``eager``) or its record's details say its outputs agree with the eager model's
   (``details.agreement.ok`` or ``details.agreement_ok`` true).
+- ``speed.best_by_batch``: the fastest checked runtime at the smallest and the largest batch size measured,
+  with its machine (:func:`zoo.bench.choice.best_at_ends`, as on the cards); from the records' sweeps, in
+  the setting nearest to 32 tokens.
 - Energy is ``measured`` only with ``details.energy_method`` ``rapl`` or ``nvml`` and a value; ``estimate: …``
   methods are labelled ``estimated``; anything else is ``not measured`` with a null value.
 """
@@ -105,6 +108,15 @@ def reference_setting(runtimes: dict[str, list[dict[str, Any]]]) -> tuple | None
             stats[s][0] += 1
             stats[s][1] = max(stats[s][1], rt["date"] or "")
     return max(models, key=lambda s: (len(models[s]), *stats[s]), default=None)
+
+
+def best_by_batch(recs: list[dict[str, Any]], model_id: str) -> dict[str, Any] | None:
+    """:func:`zoo.bench.choice.best_at_ends` of one model's bench records, with its line of text."""
+    from zoo.bench.choice import best_at_ends, best_at_ends_text
+    from zoo.bench.record import BenchRecord
+
+    best = best_at_ends([BenchRecord.from_json(r) for r in recs], model_id)
+    return {**best, "text": best_at_ends_text(best)} if best else None
 
 
 def speed_entry(rts: list[dict[str, Any]], ref_setting: tuple | None) -> dict[str, Any]:

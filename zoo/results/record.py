@@ -10,7 +10,9 @@ One JSON file per (model, revision, task, version, preset, seed, variant)::
      "wall_time_s": float, "environment": {...}, "date": ISO-8601 UTC}
 
 ``role`` is one of :data:`ROLES`: ``peer`` is a published pipeline of another library (``spacy:...``).
-``details`` is free-form per task family (head, epochs, timings, learning-rate search, bench settings).
+``details`` is free-form per task family (head, epochs, timings, learning-rate search, bench settings), but
+for its typed keys: ``runtime_check`` (:class:`RuntimeCheck`, written by
+:mod:`zoo.evaluation.runtime_check`).
 """
 
 from __future__ import annotations
@@ -70,6 +72,53 @@ class Environment(Part):
     gpu: str | None = None
 
 
+class RuntimeAgreement(Part):
+    """Hidden states of a runtime against the eager fp32 encoder's on the score split
+    (:func:`zoo.runtimes.check_agreement`)."""
+
+    ok: bool
+    min_cosine: float | None = None
+    mean_cosine: float | None = None
+    threshold: float | None = None
+    max_abs_diff: float | None = None
+    n_sentences: int | None = None
+    reason: str | None = None
+
+
+class RuntimeScore(Part):
+    """One runtime of a runtime check: the task's scores through it, or why it could not run here."""
+
+    status: Literal["ok", "unavailable"]
+    device: str
+    dtype: str
+    scores: dict[str, float] | None = None
+    diff_points: float | None = Field(None, description="main metric: runtime - reference, in points")
+    within: bool | None = Field(None, description="|diff_points| <= tolerance_points")
+    agreement: RuntimeAgreement | None = None
+    reason: str | None = None
+    time_s: float | None = None
+
+
+class RuntimeCheck(Part):
+    """``details.runtime_check``: the fine-tuned head scored again through fast runtimes (fp32 head on each
+    runtime's hidden states) against the same path with the eager fp32 encoder."""
+
+    reference: str
+    reference_scores: dict[str, float]
+    metric: str
+    tolerance_points: float
+    windows: int
+    runtimes: dict[str, RuntimeScore]
+
+
+class ResultDetails(Part):
+    """``details``: free-form per task family (extra keys allowed), typed keys where a view reads them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    runtime_check: RuntimeCheck | None = None
+
+
 class ResultRecord(Record):
     """One evaluation or efficiency result."""
 
@@ -83,7 +132,7 @@ class ResultRecord(Record):
     seed: int | None = None
     variant: str | None = None
     scores: dict[str, Any]  # eval: metric -> percent; bench: throughput, latency, energy and their intervals
-    details: dict[str, Any] = Field(default_factory=dict)
+    details: ResultDetails = Field(default_factory=ResultDetails)
     wall_time_s: float | None = None
     environment: Environment
     date: str

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.registry import SIZES, LanguageSpec
+from zoo.results.runtime_scores import runtime_check_text, summarize_runtime_checks
 from zoo.results.select import PROTOCOL_LABELS, mean_ci95, record_protocol, retention, retention_text
 from zoo.results.store import load_records
 
@@ -53,7 +54,8 @@ def summarize(records: list[dict[str, Any]], spec: LanguageSpec | None = None, p
     """Rows of the table, one per (task, version, preset), from ``kind="eval"`` records.
 
     Each row: ``task, version, preset, metric, models`` (list of ``{id, role, size, revision, mean, ci95, n,
-    values, seeds, unconverged_seeds}`` in column order) and ``retention`` (``{student id: {"teacher",
+    values, seeds, unconverged_seeds[, runtime_check]}`` in column order; ``runtime_check``:
+    :func:`zoo.results.runtime_scores.summarize_runtime_checks`) and ``retention`` (``{student id: {"teacher",
     "percent"}}``).
     """
     groups: dict[tuple, dict[str, list[dict[str, Any]]]] = {}
@@ -84,6 +86,8 @@ def summarize(records: list[dict[str, Any]], spec: LanguageSpec | None = None, p
             models.append({"id": model_id, "role": m.get("role", "model"), "size": m.get("size"),
                            "revision": newest, "path": m.get("path"), "metric": metric,
                            "seeds": [r.get("seed") for r in recs], "unconverged_seeds": unconverged, **stats})
+            if check := summarize_runtime_checks(recs):
+                models[-1]["runtime_check"] = check
         models.sort(key=_model_order)
         teachers = {m["id"]: m for m in models if m["role"] == "teacher"}
         floor = next((m["mean"] for m in models if m["role"] == "constant-baseline"), None)
@@ -167,3 +171,16 @@ def render_table(rows: list[dict[str, Any]], title: str = "Results"):
         cells += [retention_text(ret[s]) if s in ret else "-" for s in students]
         table.add_row(*cells)
     return table
+
+
+def runtime_check_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The runtime checks of the table's models, one line per task and model (none: no lines)."""
+    lines = [
+        f"  {row['task']} ({row['preset']}) · {m['id']}: {runtime_check_text(m['runtime_check'])}"
+        for row in rows
+        for m in row["models"]
+        if m.get("runtime_check")
+    ]
+    if not lines:
+        return []
+    return ["Runtime check: the fine-tuned head scored through each runtime's encoder (score split):", *lines]
