@@ -227,6 +227,7 @@ class TrainingPart(Part):
         history = state.log_history
         curve = [(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h]
         step0 = next((loss for step, loss in curve if step == 0), None)
+        relation = [(h["step"], h["eval_relation_loss"]) for h in history if "eval_relation_loss" in h]
         best = state.best_metric
         return cls(
             steps=state.global_step,
@@ -234,8 +235,7 @@ class TrainingPart(Part):
             epochs=round(state.epoch or 0.0, 4),
             processes=processes,
             heldout_loss_curve=curve,
-            heldout_relation_loss_curve=[(h["step"], h["eval_relation_loss"]) for h in history
-                                         if "eval_relation_loss" in h] or None,  # fmt: skip
+            heldout_relation_loss_curve=relation or None,
             heldout_loss_at_step_0=step0,
             best_step=checkpoint_step(state.best_model_checkpoint),
             best_heldout_loss=best,

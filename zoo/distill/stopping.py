@@ -190,11 +190,12 @@ class BudgetRefit(TrainerCallback):
     time measured in this session so far, and re-space the learning-rate schedule over the new budget.
 
     The probe (:func:`fit_to_cap`) times the fastest step of one median-length batch without the optimiser,
-    evaluations and saves: on a 2-core AMD EPYC it said 1.49 s a step where training took about 2.4 s, so
-    the cap cut the run near the schedule's middle. The refit may cut the budget or raise it up to
-    ``ceiling`` (the uncut budget, within the epochs the Trainer planned). It is kept in ``budget.json``
-    before the checkpoint of that step is saved, so a resumed run (always from that checkpoint or a later
-    one) builds the same schedule; a session that started after ``at_step`` does not refit.
+    evaluations and saves: on a 2-core AMD EPYC it said 1.49 s a step where quiet training took 2.5 s, so
+    the cap stopped the run at 70 % of its fitted budget (README "Session 8"). The refit may cut the
+    budget or raise it up to ``ceiling`` (the uncut budget, within the epochs the Trainer planned). It is
+    kept in ``budget.json`` before the checkpoint of that step is saved, so a resumed run (always from that
+    checkpoint or a later one) builds the same schedule; a session that started after ``at_step`` does not
+    refit.
     """
 
     def __init__(self, cap: WallClockCap, at_step: int, ceiling: int, run_dir: Path, main: bool):
