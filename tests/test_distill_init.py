@@ -54,9 +54,11 @@ def wide_teacher(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def plain(env, tiny_teacher) -> Path:  # noqa: F811
-    """Relation loss only, random init (hidden_loss_weight=0)."""
+    """Relation loss only, random init (hidden_loss_weight=0; init_layers=auto keeps the encoder random
+    because the embeddings are random)."""
     out = Path(env["ZOO_WORK_DIR"]) / "elsewhere" / "time-xh-xs-plain"
-    return distill("xh", "xs", preset="smoke", teacher=str(tiny_teacher), out=out)
+    return distill("xh", "xs", preset="smoke", teacher=str(tiny_teacher), out=out,
+                   overrides={"init_layers": "auto"})  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +71,9 @@ def hidden(env, tiny_teacher) -> Path:  # noqa: F811
 
 @pytest.fixture(scope="module")
 def copied(env, wide_teacher) -> Path:  # noqa: F811
-    """Teacher-layer init from layer 5 of 6 (not the teacher's last), in the zoo's own student directory."""
-    overrides = {"init_layers": "teacher", "init_embeddings": "teacher", "teacher_layer": "5"}
+    """Teacher-layer init from layer 5 of 6 (not the teacher's last), in the zoo's own student directory
+    (init_layers=auto copies: the widths are equal)."""
+    overrides = {"init_layers": "auto", "init_embeddings": "teacher", "teacher_layer": "5"}
     return distill("xh", "xs", preset="smoke", teacher=str(wide_teacher), overrides=overrides)
 
 
@@ -187,6 +190,24 @@ def test_teacher_layer_init_refuses_other_widths_and_random_embeddings(env, tiny
         get_preset("smoke", {"init_layers": "teacher"})
 
 
+def test_auto_layer_init_copies_only_where_the_shapes_allow():
+    from transformers import BertConfig, BertModel
+
+    from zoo.distill.student import layer_copy_problem
+
+    def bert(hidden: int, ffn: int, layers: int) -> BertModel:
+        cfg = BertConfig(vocab_size=50, hidden_size=hidden, intermediate_size=ffn, num_hidden_layers=layers,
+                         num_attention_heads=4, max_position_embeddings=16)  # fmt: skip
+        return BertModel(cfg, add_pooling_layer=False)
+
+    teacher = bert(32, 64, 6)
+    assert layer_copy_problem(bert(32, 64, 4), teacher, 6) is None
+    assert "student 48 wide with FFN 64, teacher 32 wide" in layer_copy_problem(bert(48, 64, 4), teacher, 6)
+    assert "student 32 wide with FFN 128" in layer_copy_problem(bert(32, 128, 4), teacher, 6)
+    too_deep = layer_copy_problem(bert(32, 64, 4), teacher, 3)
+    assert "4 layers, more than the distilled teacher layer 3" in too_deep
+
+
 def test_the_init_only_baseline_loads_resolves_and_is_the_initialised_student(copied, plain):
     from transformers import AutoModel
 
@@ -219,3 +240,4 @@ def test_the_init_only_baseline_loads_resolves_and_is_the_initialised_student(co
     # teacher-copied init: a baseline of its own; an all-random init is the random baseline again
     assert not init_is_random(student_ref(spec, "xs"))
     assert init_is_random(ModelRef(id="time-xh-xs", role="student", path=str(plain), size="xs"))
+    assert "encoder random" in DistillationRecord.in_dir(plain).student.embedding_init

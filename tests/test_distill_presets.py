@@ -66,6 +66,8 @@ def test_cpu_preset_trains_to_a_plateau_within_an_epoch_budget_and_a_wall_cap():
     p = get_preset("cpu")
     assert p.max_seq_len >= 128 and (p.max_steps, p.max_epochs) == (None, 3.0)
     assert (p.patience, p.min_delta, p.max_wall_s, p.bf16) == (3, 0.001, 3300.0, "auto")
+    # teacher embeddings, teacher layers where the widths allow, every weight trained (README "Session 8")
+    assert (p.init_embeddings, p.init_layers, p.hidden_loss_weight) == ("teacher", "auto", 1.0)
     gpu = get_preset("time-gpu")
     assert (gpu.max_steps, gpu.max_epochs, gpu.patience, gpu.max_wall_s) == (200_000, None, None, None)
     smoke = get_preset("smoke")

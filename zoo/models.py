@@ -213,14 +213,15 @@ def init_baseline_ref(student: ModelRef) -> ModelRef:
 
 
 def init_is_random(student: ModelRef) -> bool:
-    """Whether the student started from random weights only (init_embeddings and init_layers random, or not
-    recorded): its init-only baseline is then a random baseline of another seed, and the default model lists
-    leave it out so that the random baseline is not counted twice."""
+    """Whether the student started from random weights only (random embeddings and encoder as its record's
+    ``student.embedding_init`` says, or no record): its init-only baseline is then a random baseline of
+    another seed, and the default model lists leave it out so that the random baseline is not counted twice.
+    (The record's description, not the preset: ``init_layers=auto`` may fall back to a random encoder.)"""
     from zoo.distill.record import DistillationRecord
+    from zoo.distill.student import RANDOM_EMBEDDINGS, describe_init
 
     record = DistillationRecord.in_dir(student.path) if student.path else None
-    values = record.preset.values if record else {}
-    return all(values.get(k, "random") == "random" for k in ("init_embeddings", "init_layers"))
+    return record is None or record.student.embedding_init == describe_init(RANDOM_EMBEDDINGS, None, 0, 0)
 
 
 def constant_baseline_ref() -> ModelRef:

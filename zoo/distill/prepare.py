@@ -247,9 +247,13 @@ def build_student(job: Job, prep: Prepared, s_tok, main: bool) -> BuiltStudent:
     embedding_init = st.RANDOM_EMBEDDINGS
     if p.init_embeddings == "teacher":
         embedding_init = st.init_embeddings_from_teacher(model, teacher, prep.vocab.id_map, p.seed)
-    layer_map = (
-        st.init_layers_from_teacher(model, teacher, prep.layer) if p.init_layers == "teacher" else None
-    )
+    layers_from_teacher = p.init_layers == "teacher"
+    if p.init_layers == "auto":  # teacher layers where the shapes allow (with the teacher's embeddings)
+        problem = st.layer_copy_problem(model, teacher, prep.layer)
+        layers_from_teacher = problem is None and p.init_embeddings == "teacher"
+        if not layers_from_teacher:
+            say(f"init_layers auto: random encoder ({problem or 'the embeddings are random'})", main)
+    layer_map = st.init_layers_from_teacher(model, teacher, prep.layer) if layers_from_teacher else None
     init = st.describe_init(
         embedding_init, layer_map, config.num_attention_heads, teacher.config.num_attention_heads
     )

@@ -113,36 +113,49 @@ def teacher_layer_map(student_layers: int, teacher_layer: int) -> list[int]:
     return [i * teacher_layer // student_layers for i in range(1, student_layers + 1)]
 
 
-@torch.no_grad()
-def init_layers_from_teacher(student: BertModel, teacher, teacher_layer: int) -> list[int]:
-    """Copy teacher layers (:func:`teacher_layer_map`) into the student's encoder layers, whole (attention,
-    FFN, LayerNorms). Needs the teacher's hidden and FFN sizes; the attention head count may differ: Q/K/V
-    are Linear layers of the same shape either way, so the copied weights are re-split into the student's
-    heads (a copied layer then computes a different attention than the teacher's until trained).
-    Returns the teacher layer of each student layer."""
+def layer_copy_problem(student: BertModel, teacher, teacher_layer: int) -> str | None:
+    """Why the teacher's layers cannot be copied into ``student`` (None: they can): the hidden and FFN sizes
+    must be equal, the student no deeper than the distilled layer, the teacher's layers BERT-shaped."""
     from zoo.distill.relation_loss import layer_modules
-    from zoo.errors import UsageError
 
     s, t = student.config, teacher.config
     got = (s.hidden_size, s.intermediate_size)
     want = (t.hidden_size, getattr(t, "intermediate_size", None))
     if got != want:
-        raise UsageError(
+        return (
             f"init_layers=teacher needs the student's hidden size and FFN to equal the teacher's: student "
-            f"{got[0]} wide with FFN {got[1]}, teacher {want[0]} wide with FFN {want[1]}",
-            hint="--set init_layers=random; init_embeddings=teacher works at any width",
+            f"{got[0]} wide with FFN {got[1]}, teacher {want[0]} wide with FFN {want[1]}"
         )
-    mapping = teacher_layer_map(s.num_hidden_layers, teacher_layer)
+    if s.num_hidden_layers > teacher_layer:
+        return (
+            f"init_layers=teacher: the student has {s.num_hidden_layers} layers, more than the distilled "
+            f"teacher layer {teacher_layer}"
+        )
+    t_layer = layer_modules(teacher)[0]
+    if set(t_layer.state_dict()) != set(student.encoder.layer[0].state_dict()):
+        kind = type(t_layer).__name__
+        return f"init_layers=teacher: the teacher's layers ({kind}) do not have BERT's parameters"
+    return None
+
+
+@torch.no_grad()
+def init_layers_from_teacher(student: BertModel, teacher, teacher_layer: int) -> list[int]:
+    """Copy teacher layers (:func:`teacher_layer_map`) into the student's encoder layers, whole (attention,
+    FFN, LayerNorms). Needs the teacher's hidden and FFN sizes (:func:`layer_copy_problem`); the attention
+    head count may differ: Q/K/V are Linear layers of the same shape either way, so the copied weights are
+    re-split into the student's heads (a copied layer then computes a different attention than the
+    teacher's until trained). Returns the teacher layer of each student layer."""
+    from zoo.distill.relation_loss import layer_modules
+    from zoo.errors import UsageError
+
+    problem = layer_copy_problem(student, teacher, teacher_layer)
+    if problem:
+        hint = "--set init_layers=random (or auto: teacher layers where the shapes allow)"
+        raise UsageError(problem, hint=hint)
+    mapping = teacher_layer_map(student.config.num_hidden_layers, teacher_layer)
     t_layers = layer_modules(teacher)
     for s_layer, j in zip(student.encoder.layer, mapping, strict=True):
-        state = t_layers[j - 1].state_dict()
-        if set(state) != set(s_layer.state_dict()):
-            raise UsageError(
-                f"init_layers=teacher: the teacher's layers ({type(t_layers[j - 1]).__name__}) do not have "
-                "BERT's parameters",
-                hint="--set init_layers=random",
-            )
-        s_layer.load_state_dict(state)
+        s_layer.load_state_dict(t_layers[j - 1].state_dict())
     return mapping
 
 
