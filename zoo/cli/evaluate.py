@@ -66,18 +66,13 @@ def eval_cmd(
             f"preset {recipe.name}: {recipe.protocol} protocol; its scores do not compare with "
             "published results (the standard preset's do)"
         )
+
+    def run_all(listener: EvalListener):
+        return evaluate(spec, models, task_list, range(seeds), recipe, force=force, listener=listener,
+                        jobs=jobs, runtime_check=check)  # fmt: skip
+
     if not console.is_terminal:  # nohup, CI, a cluster log: one plain line per epoch and per run
-        summary = evaluate(
-            spec,
-            models,
-            task_list,
-            range(seeds),
-            recipe,
-            force=force,
-            listener=PlainListener(lambda m: console.print(m, highlight=False)),
-            jobs=jobs,
-            runtime_check=check,
-        )
+        summary = run_all(PlainListener(lambda m: console.print(m, highlight=False)))
     else:
         with Progress(
             TextColumn("{task.description}"),
@@ -106,17 +101,7 @@ def eval_cmd(
                         progress.console.print(run_line(label, record))
                     progress.advance(bar)
 
-            summary = evaluate(
-                spec,
-                models,
-                task_list,
-                range(seeds),
-                recipe,
-                force=force,
-                listener=Listener(),
-                jobs=jobs,
-                runtime_check=check,
-            )
+            summary = run_all(Listener())
     console.print(f"{len(summary.written)} runs done, {len(summary.skipped)} skipped (already in the store)")
     for note in summary.notes:
         console.print(note, highlight=False)

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
+from zoo.bench.record_parts import Agreement
 from zoo.schema import Part, Record
 
 SCHEMA = "time-zoo/result@1"
@@ -72,19 +73,6 @@ class Environment(Part):
     gpu: str | None = None
 
 
-class RuntimeAgreement(Part):
-    """Hidden states of a runtime against the eager fp32 encoder's on the score split
-    (:func:`zoo.runtimes.check_agreement`)."""
-
-    ok: bool
-    min_cosine: float | None = None
-    mean_cosine: float | None = None
-    threshold: float | None = None
-    max_abs_diff: float | None = None
-    n_sentences: int | None = None
-    reason: str | None = None
-
-
 class RuntimeScore(Part):
     """One runtime of a runtime check: the task's scores through it, or why it could not run here."""
 
@@ -94,7 +82,7 @@ class RuntimeScore(Part):
     scores: dict[str, float] | None = None
     diff_points: float | None = Field(None, description="main metric: runtime - reference, in points")
     within: bool | None = Field(None, description="|diff_points| <= tolerance_points")
-    agreement: RuntimeAgreement | None = None
+    agreement: Agreement | None = None  # the bench's agreement part: one schema for both
     reason: str | None = None
     time_s: float | None = None
 
