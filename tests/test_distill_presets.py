@@ -187,14 +187,14 @@ def test_the_budget_is_refitted_once_from_the_measured_step_time(tmp_path):
 
     from transformers import TrainerControl, TrainerState, TrainingArguments
 
-    from zoo.distill.stopping import BUDGET_FILE, BudgetRefit, WallClockCap
+    from zoo.distill.stopping import BUDGET_FILE, BudgetRefit, RefitPlan, WallClockCap
 
     args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none")
 
     def refit_at_step_10(ceiling: int) -> tuple[BudgetRefit, TrainerState, float]:
         # 110 s of a 1000-s cap left (890 s in earlier sessions), 10 steps in 20 s: 2.0 s a step
         cap = WallClockCap(1000.0, prior_wall_s=890.0, started=time.monotonic())
-        refit = BudgetRefit(cap, at_step=10, ceiling=ceiling, run_dir=tmp_path, main=True)
+        refit = BudgetRefit(cap, at_step=10, plan=RefitPlan(ceiling, tmp_path, True, "cut by the probe"))
         state = TrainerState(global_step=10, max_steps=100)
         refit.began = (time.monotonic() - 20.0, 0)
         opt, sched = _linear_schedule(100, 10)
@@ -204,11 +204,13 @@ def test_the_budget_is_refitted_once_from_the_measured_step_time(tmp_path):
     refit, state, lr = refit_at_step_10(ceiling=200)
     assert state.max_steps == 10 + 49  # floor(0.9 x 110 s / 2.0 s)
     assert lr == pytest.approx((59 - 10) / (59 - 3))
-    assert "from 100 to 59 steps" in refit.note and "measured" in refit.note
-    assert json.loads((tmp_path / BUDGET_FILE).read_text())["budget"] == 59
+    assert refit.note.startswith("cut by the probe; refitted at step 10 from 100 to 59 steps")
+    assert "measured" in refit.note
+    assert json.loads((tmp_path / BUDGET_FILE).read_text()) == {"budget": 59, "note": refit.note}
     _, capped, _ = refit_at_step_10(ceiling=40)  # never beyond the epochs the Trainer planned
     assert capped.max_steps == 40
-    late = BudgetRefit(WallClockCap(1000.0, 890.0, time.monotonic()), 10, 200, tmp_path, True)
+    cap = WallClockCap(1000.0, 890.0, time.monotonic())
+    late = BudgetRefit(cap, 10, RefitPlan(200, tmp_path, True, None))
     late.began = (time.monotonic() - 20.0, 10)  # a session resumed at the refit step: nothing changes
     state = TrainerState(global_step=10, max_steps=100)
     late.on_step_end(args, state, TrainerControl(), lr_scheduler=None, optimizer=None)

@@ -102,11 +102,11 @@ def distill(
         )
         args = training_arguments(job.preset, job.run_dir, bf16=numerics.chosen == "bf16", max_steps=budget)
         say(_plan(job.preset, budget, len(prep.corpus.train), args.world_size, numerics, fit), main)
-        refit = (stopping.refit_ceiling(job.preset, uncut, budget, len(prep.corpus.train), args.world_size),
-                 job.run_dir, main)  # fmt: skip
+        ceiling = stopping.refit_ceiling(job.preset, uncut, budget, len(prep.corpus.train), args.world_size)
+        refit = stopping.RefitPlan(ceiling, job.run_dir, main, fit)
         trainer, wall_s = _train(job, prep, student, s_tok, collator, args, main, t_start, budget, refit)
         if note := _refit_note(trainer):
-            budget, fit = trainer.state.max_steps, f"{fit}; {note}" if fit else note
+            budget, fit = trainer.state.max_steps, note
         train_s = time.monotonic() - t_start
         with without_map(trainer.model) as encoder:  # the hidden-state map is never published
             head = None
@@ -157,14 +157,14 @@ def _plan(
 
 
 def _refit_note(trainer) -> str | None:
-    """How :class:`~zoo.distill.stopping.BudgetRefit` changed the budget in this session (None: it did not;
-    a resumed run's note comes from ``budget.json``)."""
+    """Both budget fits when :class:`~zoo.distill.stopping.BudgetRefit` changed the budget in this session
+    (None: it did not; a resumed run's note comes from ``budget.json``)."""
     refit = next((c for c in trainer.callback_handler.callbacks if isinstance(c, stopping.BudgetRefit)), None)
     return refit.note if refit is not None and refit.note else None
 
 
 def _train(job: Job, prep: Prepared, student: BuiltStudent, s_tok, collator, args, main: bool,
-           started: float, budget: int, refit: tuple[int, Path, bool] | None = None):  # fmt: skip
+           started: float, budget: int, refit: stopping.RefitPlan | None = None):  # fmt: skip
     """Train from the last complete checkpoint (or from scratch) until a stop of :mod:`zoo.distill.stopping`;
     returns the Trainer at its final state with the best checkpoint's weights loaded, and the run's wall
     time (all sessions) when training stopped."""

@@ -22,6 +22,7 @@ import functools
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -141,12 +142,23 @@ def agree(value: float, args) -> float:
     return value
 
 
+@dataclass
+class RefitPlan:
+    """What :class:`BudgetRefit` needs besides the cap: the most steps it may raise the budget to
+    (:func:`refit_ceiling`), the run directory (``budget.json``), whether this is the main process, and the
+    first fit's note (:func:`fit_to_cap`), which the refit's note extends."""
+
+    ceiling: int
+    run_dir: Path
+    main: bool
+    fit_note: str | None
+
+
 def callbacks(
-    p: Preset, prior_wall_s: float, started: float, refit: tuple[int, Path, bool] | None = None
+    p: Preset, prior_wall_s: float, started: float, refit: RefitPlan | None = None
 ) -> list[TrainerCallback]:
     """The Trainer callbacks that stop ``p``'s run early: early stopping and the wall-clock cap; with
-    ``refit`` (``(ceiling, run_dir, main)``, see :class:`BudgetRefit`) the budget is fitted again to the cap
-    at the first checkpoint step."""
+    ``refit`` the budget is fitted again to the cap at the first checkpoint step (:class:`BudgetRefit`)."""
     out: list[TrainerCallback] = []
     if p.patience is not None:
         out.append(EarlyStoppingCallback(p.patience, p.min_delta))
@@ -154,7 +166,7 @@ def callbacks(
         cap = WallClockCap(p.max_wall_s, prior_wall_s, started)
         out.append(cap)
         if refit is not None and p.fit_budget_to_cap:
-            out.append(BudgetRefit(cap, p.eval_steps, *refit))
+            out.append(BudgetRefit(cap, p.eval_steps, refit))
     return out
 
 
@@ -198,11 +210,10 @@ class BudgetRefit(TrainerCallback):
     refit.
     """
 
-    def __init__(self, cap: WallClockCap, at_step: int, ceiling: int, run_dir: Path, main: bool):
-        self.cap, self.at_step, self.ceiling = cap, at_step, ceiling
-        self.run_dir, self.main = Path(run_dir), main
+    def __init__(self, cap: WallClockCap, at_step: int, plan: RefitPlan):
+        self.cap, self.at_step, self.plan = cap, at_step, plan
         self.began: tuple[float, int] | None = None
-        self.note: str | None = None
+        self.note: str | None = None  # both fits, as budget.json and the record keep them; None: no refit
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.began = (time.monotonic(), state.global_step)
@@ -216,19 +227,18 @@ class BudgetRefit(TrainerCallback):
         s_per_step = agree((time.monotonic() - t0) / (state.global_step - step0), args)
         left = self.cap.max_wall_s - agree(self.cap.wall_s(), args)
         fits = state.global_step + math.floor(REFIT_MARGIN * max(0.0, left) / s_per_step)
-        budget = max(state.global_step, min(self.ceiling, fits))
+        budget = max(state.global_step, min(self.plan.ceiling, fits))
         if budget == state.max_steps or not respace_schedule(lr_scheduler, optimizer, budget):
             return control
-        self.note = (
+        refit = (
             f"refitted at step {state.global_step} from {state.max_steps:,} to {budget:,} steps: "
             f"{REFIT_MARGIN} x {left:,.0f} s left / {s_per_step:.2f} s a step (measured)"
-            + (f", at most {self.ceiling:,}" if fits > self.ceiling else "")
+            + (f", at most {self.plan.ceiling:,}" if fits > self.plan.ceiling else "")
         )
+        self.note = f"{self.plan.fit_note}; {refit}" if self.plan.fit_note else refit
         state.max_steps = budget
-        if self.main:
-            saved = self.run_dir / BUDGET_FILE
-            kept = json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else {"note": ""}
-            write_json_atomic(saved, {"budget": budget, "note": f"{kept['note']}; {self.note}".lstrip("; ")})
+        if self.plan.main:
+            write_json_atomic(self.plan.run_dir / BUDGET_FILE, {"budget": budget, "note": self.note})
         return control
 
 

@@ -102,7 +102,7 @@ class DistillationTrainer(Trainer):
         )
         self.student_capture = QKVCapture(self.model, -1)
         self.rank_log = rank_log
-        self._eval_parts: list[tuple[int, torch.Tensor, torch.Tensor]] = []
+        self._eval_sums: torch.Tensor | None = None  # held-out [rows, rows x relation, rows x hidden MSE]
         if rank_log is not None:
             self.add_callback(_FinalWeightsDigest(self))
 
@@ -141,27 +141,30 @@ class DistillationTrainer(Trainer):
         if self.teacher_output is not None:
             map_ = getattr(self.model, MAP_NAME, None)  # the unwrapped student's (DDP reduces its grads too)
             mse = hidden_mse(outputs.last_hidden_state, self.teacher_output.hidden, mask, map_)
-            if not model.training:
-                self._eval_parts.append((mask.shape[0], loss.detach().float(), mse.detach().float()))
+            if not model.training and self._eval_sums is not None:
+                n = mask.shape[0]
+                self._eval_sums += torch.stack([torch.tensor(float(n)), n * loss.detach().float().cpu(),
+                                                n * mse.detach().float().cpu()])  # fmt: skip
             loss = loss + self.hidden_loss_weight * mse
         if self.rank_log is not None and model.training and idx is not None:
             self.log_rank({"step": self.state.global_step, "idx": idx.tolist()})
         return (loss, outputs) if return_outputs else loss
 
-    def evaluation_loop(self, *args, **kwargs):
+    def evaluation_loop(
+        self, dataloader, description, prediction_loss_only=None, ignore_keys=None, metric_key_prefix="eval"
+    ):
         """The Trainer's loop; with the hidden-state loss on, its metrics also get the two terms of the
         held-out loss apart (``<prefix>_relation_loss``, ``<prefix>_hidden_mse``, batch-size weighted like
         ``eval_loss``), so that runs with and without the term compare on the relation loss."""
-        self._eval_parts = []
-        output = super().evaluation_loop(*args, **kwargs)
-        if self._eval_parts:
-            sums = torch.stack([torch.stack([torch.tensor(float(n)), n * rel.cpu(), n * mse.cpu()])
-                                for n, rel, mse in self._eval_parts]).sum(0)  # fmt: skip
-            sums = self.accelerator.reduce(sums.to(self.args.device), "sum").cpu()
-            prefix = kwargs.get("metric_key_prefix", args[3] if len(args) > 3 else "eval")
-            output.metrics[f"{prefix}_relation_loss"] = float(sums[1] / sums[0])
-            output.metrics[f"{prefix}_hidden_mse"] = float(sums[2] / sums[0])
-        self._eval_parts = []
+        self._eval_sums = torch.zeros(3, dtype=torch.float64) if self.teacher_output is not None else None
+        output = super().evaluation_loop(
+            dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix
+        )
+        if self._eval_sums is not None and self._eval_sums[0] > 0:
+            rows, relation, mse = self.accelerator.reduce(self._eval_sums.to(self.args.device), "sum").cpu()
+            output.metrics[f"{metric_key_prefix}_relation_loss"] = float(relation / rows)
+            output.metrics[f"{metric_key_prefix}_hidden_mse"] = float(mse / rows)
+        self._eval_sums = None
         return output
 
     def log_rank(self, entry: dict[str, Any]) -> None:
