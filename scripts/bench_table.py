@@ -59,11 +59,11 @@ def build(args: argparse.Namespace) -> str:
         from zoo.bench.config import BenchConfig, bench_models, decide_spin
         from zoo.bench.protocol import n_cpus
         from zoo.bench.run import run_bench
-        from zoo.runtimes import CPU_DEFAULT
+        from zoo.runtimes import cpu_default_runtimes
 
         policy = decide_spin(None)
         kw = {
-            "runtimes": CPU_DEFAULT,
+            "runtimes": cpu_default_runtimes()[0],
             "seq_len": args.seq_len,
             "threads": args.threads or n_cpus(),
             "spin": policy["spin"],

@@ -10,6 +10,13 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config) -> None:
+    """Under pytest-xdist (scripts/test.sh runs one worker per core) each worker's torch and ONNX Runtime
+    use one thread, so that two workers do not fight over two cores (set OMP_NUM_THREADS to override)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     """The real data root (ZOO_DATA_DIR, default ../shared/data); skips when absent."""

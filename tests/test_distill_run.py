@@ -27,6 +27,7 @@ from zoo.cli import main as cli_main
 from zoo.distill.checkpoints import run_dir_for
 from zoo.distill.record import DistillationRecord
 from zoo.distill.run import distill
+from zoo.evaluation.numerics import cpu_bf16_flags
 
 STUDENT_FILES = {
     "config.json",
@@ -345,7 +346,8 @@ def _sessions(rec: dict) -> list[tuple[int, int]]:
 
 def test_an_epoch_budget_and_bf16_auto_probe_both_numerics(env, tiny_teacher, tmp_path):
     """max_epochs sets the step budget from the corpus (the Trainer's own epoch count agrees); bf16=auto
-    times fp32 and bf16 autocast steps, records both and keeps bf16 only when under 0.9x the fp32 time."""
+    times fp32 and bf16 autocast steps (bf16 only where the CPU has native bf16), records them and keeps
+    bf16 only when under 0.9x the fp32 time."""
     rec = _tiny(tiny_teacher, tmp_path / "time-xh-xs-epochs",
                 {"max_steps": "none", "max_epochs": "0.01", "bf16": "auto"})  # fmt: skip
     per_epoch = math.ceil(rec["corpus"]["train_sequences"] / 4)  # batch 4, one process
@@ -356,8 +358,10 @@ def test_an_epoch_budget_and_bf16_auto_probe_both_numerics(env, tiny_teacher, tm
     assert rec["training"]["epochs"] == pytest.approx(budget / per_epoch, abs=1e-3)
     num = rec["numerics"]
     probe = num["probe_s_per_step"]
-    assert set(probe) == {"fp32", "bf16"} and min(probe.values()) > 0
-    faster = "bf16" if probe["bf16"] < 0.9 * probe["fp32"] else "fp32"
+    native = cpu_bf16_flags() != set()  # a CPU without native bf16 instructions is not probed in bf16
+    assert set(probe) == ({"fp32", "bf16"} if native else {"fp32"}) and min(probe.values()) > 0
+    faster = "bf16" if native and probe["bf16"] < 0.9 * probe["fp32"] else "fp32"
+    assert native or "not probed: the CPU lists no native bf16 instructions" in num["reason"]
     assert num["bf16"] == "auto" and num["chosen"] == faster
     assert rec["environment"]["bf16"] == (faster == "bf16") and num["device"] == rec["environment"]["cpu"]
 
@@ -470,8 +474,7 @@ def _zoo() -> str:
     return str(Path(sys.executable).parent / "zoo")
 
 
-@pytest.mark.slow
-@pytest.mark.ci
+@pytest.mark.slow  # not in CI: tests/test_pipeline.py kills `zoo run` during the same distillation
 def test_kill_9_then_rerun_resumes_from_the_last_checkpoint(tmp_path):
     env = _real_env(tmp_path)
     run = tmp_path / "work" / "runs" / "distill" / "time-xh-xs"
@@ -518,17 +521,20 @@ def test_kill_9_then_rerun_resumes_from_the_last_checkpoint(tmp_path):
 @pytest.mark.slow
 @pytest.mark.ci
 def test_short_real_distillation_halves_the_heldout_loss(tmp_path):
-    """A few minutes on xh with the offline teacher: the held-out relation loss at the best checkpoint is at
-    most half of its value at step 0."""
+    """Two minutes on xh with the offline teacher and the cpu preset's own initialisation and losses (teacher
+    embeddings and layers, relation + hidden-state loss): the held-out loss and its relation part at the best
+    checkpoint are at most half of their values at step 0."""
     env = _real_env(tmp_path)
-    # cpu preset (teacher-initialised embeddings, random encoder, relation loss only: the configuration
-    # this was measured with) at 64 tokens, in fp32 (no probe), 150 steps: ~5 CPU-minutes; 60 steps reached
-    # 0.52 of step 0. The 128-token, teacher-layer, hidden-loss default has not been run with this test.
-    cmd = [_zoo(), "distill", "--lang", "xh", "--size", "xs", "--preset", "cpu", "--max-steps", "150"]
-    cmd += ["--set", "eval_steps=75", "--set", "max_seq_len=64", "--set", "bf16=false"]
-    cmd += ["--set", "init_layers=random", "--set", "hidden_loss_weight=0"]
+    # at 64 tokens and without the MLM head, 20 steps: measured 2026-12-02 on AMD EPYC (2 cores) with
+    # 40 steps, the held-out loss went 7.26 -> 1.46 (step 20) -> 1.18 (step 40), relation part 7.22 -> 1.44
+    cmd = [_zoo(), "distill", "--lang", "xh", "--size", "xs", "--preset", "cpu", "--max-steps", "20"]
+    cmd += ["--set", "eval_steps=10", "--set", "max_seq_len=64", "--set", "mlm_head_steps=0"]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
     assert res.returncode == 0, res.stderr[-3000:]
     rec = json.loads((Path(res.stdout.strip().splitlines()[-1]) / "distillation.json").read_text())
     tr = rec["training"]
+    assert "encoder layers 1-4 copied from teacher layers" in rec["student"]["embedding_init"]
+    assert rec["loss"]["hidden_state"]["weight"] == 1.0
     assert tr["best_heldout_loss"] <= 0.5 * tr["heldout_loss_at_step_0"], tr["heldout_loss_curve"]
+    relation = dict(tr["heldout_relation_loss_curve"])
+    assert min(relation.values()) <= 0.5 * relation[0], relation

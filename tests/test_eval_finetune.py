@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import time
 
 import pytest
 import torch
@@ -53,13 +54,7 @@ def test_decay_groups_spare_biases_and_layer_norms():
 
 
 def test_the_numerics_probe_leaves_the_random_stream_alone():
-    from transformers import BertConfig, BertForSequenceClassification
-
-    model = BertForSequenceClassification(
-        BertConfig(
-            vocab_size=30, hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16
-        )
-    )
+    model = _tiny_classifier()
     batch = {"input_ids": torch.randint(0, 30, (4, 6)), "labels": torch.tensor([0, 1, 0, 1])}
     torch.manual_seed(3)
     expected = torch.rand(5)
@@ -68,6 +63,52 @@ def test_the_numerics_probe_leaves_the_random_stream_alone():
     assert set(times) == {"fp32_step_s", "bf16_step_s"}
     assert torch.equal(torch.rand(5), expected)  # dropout in the probe drew from a forked generator
     assert all(p.grad is None for p in model.parameters())
+
+
+def _tiny_classifier():
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    return BertForSequenceClassification(
+        BertConfig(
+            vocab_size=30, hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("cpuinfo", "expected"),
+    [
+        ("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 amx_tile\n", {"avx512_bf16"}),
+        ("flags\t\t: fpu sse2 avx2 amx_bf16 amx_tile\nflags\t\t: fpu amx_bf16\n", {"amx_bf16"}),
+        ("processor\t: 0\nFeatures\t: fp asimd sve bf16 i8mm\n", {"bf16"}),
+        ("processor\t: 0\nflags\t\t: fpu sse2 avx2 fma avx512f avx512bw avx512_vnni\n", set()),
+    ],
+    ids=["avx512-bf16", "amx", "arm", "none"],
+)
+def test_native_bf16_flags_are_read_from_cpuinfo(tmp_path, cpuinfo, expected):
+    path = tmp_path / "cpuinfo"
+    path.write_text(cpuinfo)
+    assert numerics.cpu_bf16_flags(path) == expected
+    assert numerics.cpu_bf16_flags(tmp_path / "missing") is None  # unknown (not Linux): bf16 is probed
+
+
+def test_the_probe_times_fp32_alone_or_stops_when_bf16_is_hopeless():
+    model = _tiny_classifier()
+    batch = {"input_ids": torch.randint(0, 30, (4, 6)), "labels": torch.tensor([0, 1, 0, 1])}
+    assert set(numerics.probe(model, batch, rounds=2, bf16=False)) == {"fp32_step_s"}
+    calls = {"fp32": 0, "bf16": 0}
+
+    def slow_bf16(m, b):  # a bf16 step 50 ms longer: over twice the tiny model's fp32 step
+        bf16 = torch.is_autocast_enabled("cpu")
+        calls["bf16" if bf16 else "fp32"] += 1
+        if bf16:
+            time.sleep(0.05)
+        return m(**b)["loss"]
+
+    times = numerics.probe(model, batch, rounds=3, loss=slow_bf16)
+    assert calls == {"fp32": 2, "bf16": 2}  # one warm-up and one timed round each, not three
+    assert times["bf16_step_s"] > numerics.BF16_HOPELESS_RATIO * times["fp32_step_s"]
 
 
 @pytest.fixture(scope="module")

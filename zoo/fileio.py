@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -61,7 +62,9 @@ def write_json_atomic(path: str | os.PathLike, obj: object) -> Path:
 def atomic_dir(final: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temp directory beside ``final``; on success it is renamed to ``final``.
 
-    On any exception the temp directory is removed, so ``final`` is either absent or complete.
+    On any exception the temp directory is removed, so ``final`` is either absent or complete. With
+    ``overwrite``, a ``final`` that exists (or that another process publishes meanwhile, e.g. two runs
+    filling the same cache entry) is moved aside and replaced: the last writer wins, nobody fails.
     """
     final = Path(final)
     if final.exists() and not overwrite:
@@ -70,17 +73,37 @@ def atomic_dir(final: str | os.PathLike, overwrite: bool = False) -> Iterator[Pa
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
     try:
         yield tmp
-        if final.exists():
-            old = final.with_name(f".{final.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
+        _publish_dir(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _publish_dir(tmp: Path, final: Path) -> None:
+    """Rename ``tmp`` to ``final``, moving an existing ``final`` aside first (to a fresh name: concurrent
+    publishers do not collide) and retrying when another process publishes in between."""
+    while True:
+        try:
+            os.replace(tmp, final)  # also replaces an empty directory
+            return
+        except OSError as e:
+            if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+        old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+        try:
+            os.replace(final, old)
+        except FileNotFoundError:  # gone meanwhile: the plain rename may work now
+            old.rmdir()
+            continue
+        try:
+            os.replace(tmp, final)
+        except OSError as e:  # published again by another process in between: go round
+            if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            continue
+        finally:
+            shutil.rmtree(old, ignore_errors=True)
+        return
 
 
 @contextlib.contextmanager

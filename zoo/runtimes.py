@@ -36,7 +36,7 @@ from zoo.onnx_fused import FusionFailed, export_fused, quantize_fused
 
 RUNTIMES = ("eager", "eager-bf16", "onnx-fp32", "onnx-int8", "onnx-fused-fp32", "onnx-fused-int8", "compile")
 TORCH_RUNTIMES = ("eager", "eager-bf16", "compile")
-CPU_DEFAULT = RUNTIMES[:-1]  # what ``zoo bench`` times on a CPU by default: all but compile
+CPU_DEFAULT = RUNTIMES[:-1]  # what ``zoo bench`` may time on a CPU by default: all but compile
 INT8_RUNTIMES = ("onnx-int8", "onnx-fused-int8")  # dynamic int8: CPU only
 MIN_COSINE = {
     "onnx-fp32": 0.9999,
@@ -56,6 +56,19 @@ EXPORT_DIRS = {  # the folder under export_root() of each ONNX runtime (and of e
 }
 
 Batch = dict[str, np.ndarray]
+
+
+def cpu_default_runtimes() -> tuple[tuple[str, ...], str | None]:
+    """What ``zoo bench`` times on this CPU by default, and why a runtime was left out (or None): all but
+    ``compile``, and ``eager-bf16`` only where the CPU has native bf16 (the fine-tuning probe's rule,
+    :func:`zoo.evaluation.numerics.bf16_not_probed`: elsewhere it runs many times slower than fp32)."""
+    from zoo.evaluation.numerics import bf16_not_probed
+
+    why = bf16_not_probed(cuda=False)
+    if why is None:
+        return CPU_DEFAULT, None
+    left_out = why.replace("not probed: ", "", 1)
+    return tuple(r for r in CPU_DEFAULT if r != "eager-bf16"), f"eager-bf16 left out: {left_out}"
 
 
 class RuntimeUnavailable(ZooError):

@@ -89,14 +89,16 @@ def bench_cmd(
     from zoo.bench.tables import render_rich, settings_lines
     from zoo.errors import UsageError
     from zoo.registry import get_language
-    from zoo.runtimes import CPU_DEFAULT, default_device, parse_runtimes
+    from zoo.runtimes import cpu_default_runtimes, default_device, parse_runtimes
 
     spec = get_language(lang)
     # before anything imports torch: OpenMP reads its wait policy once
     thread_policy = decide_spin(spin, device or "cpu")
     device = device or default_device()
+    left_out = None
     if runtime is None:  # dynamic int8 is a CPU technique
-        runtime = "eager,onnx-fp32" if device.startswith("cuda") else ",".join(CPU_DEFAULT)
+        cpu_default, left_out = cpu_default_runtimes()
+        runtime = "eager,onnx-fp32" if device.startswith("cuda") else ",".join(cpu_default)
     kw = {
         "runtimes": tuple(parse_runtimes(runtime)),
         "seq_len": seq_len,
@@ -122,6 +124,8 @@ def bench_cmd(
     cfg.validate()
     refs = bench_models(spec, model)
     console = Console(stderr=True)
+    if left_out and not device.startswith("cuda"):
+        console.print(f"{left_out} (name it with --runtime to time it anyway)", highlight=False)
     summary = run_bench(spec, refs, cfg, force=force, log=lambda s: console.print(s, highlight=False))
     console.print(
         f"{len(summary.written)} measured, {len(summary.failed)} failed, "

@@ -54,6 +54,7 @@ def choose(
     import torch
 
     from zoo.distill.stopping import agree
+    from zoo.evaluation.numerics import bf16_not_probed
     from zoo.fileio import write_json_atomic
 
     device = device_name()
@@ -70,11 +71,14 @@ def choose(
     else:
         raw = probe()
         times = {k: round(agree(v, args), 4) for k, v in raw.items()}
-        bf16 = pick_bf16(times["fp32"], times["bf16"])
-        why = (
-            f"probe: bf16 autocast {times['bf16']:.3f} s/step vs fp32 {times['fp32']:.3f} s/step; "
-            f"bf16 is kept only under {BF16_MAX_TIME_RATIO}x the fp32 time"
-        )
+        bf16 = "bf16" in times and pick_bf16(times["fp32"], times["bf16"])
+        if "bf16" not in times:
+            why = f"probe: fp32 {times['fp32']:.3f} s/step; bf16 {bf16_not_probed(False)}"
+        else:
+            why = (
+                f"probe: bf16 autocast {times['bf16']:.3f} s/step vs fp32 {times['fp32']:.3f} s/step; "
+                f"bf16 is kept only under {BF16_MAX_TIME_RATIO}x the fp32 time"
+            )
     part = NumericsPart(bf16="auto", chosen="bf16" if bf16 else "fp32", probe_s_per_step=times,
                         device=device, reason=why)  # fmt: skip
     if args.process_index == 0:
@@ -85,18 +89,21 @@ def choose(
 def probe_steps(
     student, teacher, batch: dict[str, Any], teacher_layer: int, heads: int, rounds: int = PROBE_ROUNDS
 ) -> dict[str, float]:
-    """Seconds per distillation step (``{"fp32": s, "bf16": s}``) of ``student`` against ``teacher`` on
-    ``batch`` (a :class:`~zoo.distill.trainer.DistillationCollator` batch). Weights are left unchanged
-    (no optimiser step; gradients are dropped), and so are the random number generators."""
+    """Seconds per distillation step (``{"fp32": s, "bf16": s}``; fp32 alone where the CPU has no native
+    bf16, :func:`zoo.evaluation.numerics.bf16_not_probed`) of ``student`` against ``teacher`` on ``batch``
+    (a :class:`~zoo.distill.trainer.DistillationCollator` batch). Weights are left unchanged (no optimiser
+    step; gradients are dropped), and so are the random number generators."""
     import torch
 
     from zoo.distill.relation_loss import QKVCapture, capture_qkv, relation_loss
-    from zoo.evaluation.numerics import probe
+    from zoo.evaluation.numerics import bf16_not_probed, probe
 
     teacher.eval()
-    teacher_bf16 = copy.deepcopy(teacher).to(torch.bfloat16)
-    t_caps = {False: QKVCapture(teacher, teacher_layer, stop_after=True),
-              True: QKVCapture(teacher_bf16, teacher_layer, stop_after=True)}  # fmt: skip
+    with_bf16 = bf16_not_probed(next(student.parameters()).is_cuda) is None
+    teacher_bf16 = copy.deepcopy(teacher).to(torch.bfloat16) if with_bf16 else None
+    t_caps = {False: QKVCapture(teacher, teacher_layer, stop_after=True)}
+    if teacher_bf16 is not None:
+        t_caps[True] = QKVCapture(teacher_bf16, teacher_layer, stop_after=True)
     s_cap = QKVCapture(student, -1)
     mask = batch["attention_mask"]
 
@@ -111,11 +118,11 @@ def probe_steps(
         return relation_loss(t_qkv, s_qkv, mask, heads)
 
     try:
-        times = probe(student, batch, rounds=rounds, loss=loss)
+        times = probe(student, batch, rounds=rounds, loss=loss, bf16=with_bf16)
     finally:
         for cap in (*t_caps.values(), s_cap):
             cap.remove()
-    return {"fp32": times["fp32_step_s"], "bf16": times["bf16_step_s"]}
+    return {k.removesuffix("_step_s"): v for k, v in times.items()}
 
 
 def median_batch(dataset, collator, batch_size: int) -> dict[str, Any]:
