@@ -17,6 +17,16 @@ def pytest_configure(config) -> None:
         os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Files with more slow (end-to-end) tests first: scripts/test.sh hands whole files to the xdist workers
+    in collection order (``--dist loadfile --no-loadscope-reorder``), so the longest start first instead of
+    finishing last on one worker while the other idles."""
+    slow: dict[Path, int] = {}
+    for item in items:
+        slow[item.path] = slow.get(item.path, 0) + bool(item.get_closest_marker("slow"))
+    items.sort(key=lambda item: -slow[item.path])  # stable: files and tests otherwise keep their order
+
+
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     """The real data root (ZOO_DATA_DIR, default ../shared/data); skips when absent."""
