@@ -176,3 +176,28 @@ def test_kill_9_during_publish_then_rerun_equals_an_uninterrupted_run(tmp_path, 
         capture_output=True, text=True, timeout=300,
     )
     assert loaded.returncode == 0 and int(loaded.stdout.split()[-1]) > 1_000_000, loaded.stderr[-2000:]
+
+
+def test_runtime_check_scores_the_students_pos_head_in_each_runtime(tmp_path, finished_run):
+    """``zoo run --runtime-check``: the student's POS head is scored again through ONNX fp32 (the same scores
+    as eager fp32); the baselines and the teacher are not checked; a task set without NER/POS says so."""
+    clean, _ = finished_run
+    work = tmp_path / "checked"
+    shutil.copytree(clean, work, symlinks=True)
+    cmd = [sys.executable, "-m", "zoo.cli", "run", "--lang", "xh", "--preset", "smoke", "--steps", "eval"]
+    res = subprocess.run([*cmd, "--tasks", "masakhapos", "--runtime-check", "onnx-fp32"], env=_env(work),
+                         capture_output=True, text=True, timeout=1800)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    records = {}
+    for p in (work / "results" / "xh").rglob("eval_masakhapos_*.json"):
+        r = json.loads(p.read_text(encoding="utf-8"))
+        records[r["model"]["id"]] = r
+    assert {"time-xh-xs", "random-xh-xs", "constant"} <= set(records)
+    check = records.pop("time-xh-xs")["details"]["runtime_check"]
+    fp32 = check["runtimes"]["onnx-fp32"]
+    assert fp32["scores"] == check["reference_scores"] and fp32["within"] and fp32["agreement"]["ok"]
+    assert all(not r["details"].get("runtime_check") for r in records.values())
+    again = subprocess.run([*cmd, "--tasks", "afrixnli", "--runtime-check", "onnx-fp32"], env=_env(work),
+                           capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "runtime check: no ner or pos task for xh: nothing to check" in again.stderr

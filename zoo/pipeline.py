@@ -64,6 +64,7 @@ class RunOptions:
     online: bool = False
     tasks: list[str] | None = None  # None: every task of the language
     jobs: int | None = None  # eval runs at once; None: the preset's
+    runtime_check: tuple[str, ...] = ()  # runtimes the students' NER/POS heads are scored in too (zoo eval's)
 
     @property
     def run_preset(self) -> RunPreset:
@@ -117,21 +118,32 @@ def step_eval(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]
     from zoo.evaluation.presets import get_preset
     from zoo.evaluation.progress import PlainListener
     from zoo.evaluation.runner import evaluate
+    from zoo.evaluation.runtime_check import FAMILIES
     from zoo.models import default_models
+
+    def say(message: str) -> None:
+        print(f"[{spec.code}] eval: {message}", file=sys.stderr, flush=True)
 
     models = default_models(spec, sizes=_sizes(spec, opts))
     tasks = [spec.task(t) for t in opts.tasks] if opts.tasks else list(spec.tasks.values())
-    summary = evaluate(
-        spec,
-        models,
-        tasks,
-        range(opts.run_preset.seeds),
-        get_preset(opts.run_preset.eval_preset),
-        jobs=opts.jobs or opts.run_preset.eval_jobs,
-        listener=PlainListener(lambda m: print(f"[{spec.code}] eval: {m}", file=sys.stderr, flush=True)),
-    )
-    status = "done" if summary.written else "skipped"
-    return status, {"written": len(summary.written), "skipped": len(summary.skipped)}
+    # the runtime check is for what gets published: the students, not their baselines or the teacher
+    checked = [m for m in models if m.role == "student"] if opts.runtime_check else []
+    if checked and not {t.family for t in tasks} & set(FAMILIES):
+        say(f"runtime check: no {' or '.join(FAMILIES)} task for {spec.code}: nothing to check")
+        checked = []
+    groups = [(checked, opts.runtime_check), ([m for m in models if m not in checked], ())]
+    written = skipped = 0
+    for group, runtimes in groups:
+        if not group:
+            continue
+        summary = evaluate(
+            spec, group, tasks, range(opts.run_preset.seeds), get_preset(opts.run_preset.eval_preset),
+            jobs=opts.jobs or opts.run_preset.eval_jobs, listener=PlainListener(say), runtime_check=runtimes,
+        )
+        for note in summary.notes:
+            say(note)
+        written, skipped = written + len(summary.written), skipped + len(summary.skipped)
+    return ("done" if written else "skipped"), {"written": written, "skipped": skipped}
 
 
 def step_bench(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]]:

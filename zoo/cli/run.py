@@ -36,10 +36,18 @@ def run_cmd(
     jobs: int = typer.Option(
         None, "--jobs", "-j", min=1, help="Fine-tuning runs at once in the eval step (default: the preset's)."
     ),
+    runtime_check: str = typer.Option(
+        None,
+        "--runtime-check",
+        help="Also score the students' fine-tuned NER/POS heads with their encoder in these runtimes, as "
+        "`zoo eval --runtime-check` (e.g. onnx-int8,onnx-fused-int8; auto needs bench records of an earlier "
+        "run: the bench step comes after eval).",
+    ),
 ) -> None:
     """Teacher → distil → evaluate → bench → card → publish → leaderboard, skipping what is done."""
     from zoo import pipeline
     from zoo.cli.app import options
+    from zoo.evaluation.runtime_check import parse_check_runtimes
     from zoo.registry import parse_languages
 
     if to not in ("local", "hub", "none"):
@@ -60,6 +68,7 @@ def run_cmd(
         online=online,
         tasks=_csv(tasks) or None,
         jobs=jobs,
+        runtime_check=tuple(parse_check_runtimes(runtime_check)) if runtime_check is not None else (),
     )
     specs = parse_languages(lang)
     failures = pipeline.run(specs, opts, echo=lambda m: typer.echo(m, err=True), debug=options.debug)
