@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: set up (if needed), then the default suite plus the slow end-to-end tests marked for CI,
-# in one pytest-xdist worker per core (ZOO_TEST_WORKERS; a test file stays on one worker: module fixtures
-# are built once; files with slow tests start first, tests/conftest.py). Pass pytest options after it, e.g. `bash scripts/test.sh -n 0 tests/test_cards.py`.
+# in one pytest-xdist worker per core (ZOO_TEST_WORKERS; a test file stays on one worker, so module fixtures
+# are built once; files with slow tests start first, tests/conftest.py). Pytest options go after it, e.g.
+# `bash scripts/test.sh -n 0 tests/test_cards.py`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

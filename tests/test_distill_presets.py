@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from zoo.distill.numerics import pick_bf16
 from zoo.distill.presets import PRESETS, get_preset
 from zoo.distill.stopping import budget_steps, steps_per_epoch, stop_reason
 from zoo.errors import UsageError
+from zoo.evaluation.numerics import pick_bf16
 from zoo.overrides import parse_sets
 
 
@@ -133,6 +133,7 @@ def test_bf16_is_kept_only_when_clearly_faster():
     assert not pick_bf16(fp32_s=1.0, bf16_s=2.5)  # no native bf16: autocast is slower
     assert not pick_bf16(fp32_s=1.0, bf16_s=0.95)  # within the 0.9x margin: full precision stays
     assert pick_bf16(fp32_s=1.0, bf16_s=0.89)
+    assert not pick_bf16(fp32_s=1.0, bf16_s=None)  # not timed (no native bf16): fp32
 
 
 def test_the_budget_is_fitted_to_the_wall_cap_once_and_kept_on_resume(tmp_path):

@@ -60,15 +60,14 @@ Batch = dict[str, np.ndarray]
 
 def cpu_default_runtimes() -> tuple[tuple[str, ...], str | None]:
     """What ``zoo bench`` times on this CPU by default, and why a runtime was left out (or None): all but
-    ``compile``, and ``eager-bf16`` only where the CPU has native bf16 (the fine-tuning probe's rule,
-    :func:`zoo.evaluation.numerics.bf16_not_probed`: elsewhere it runs many times slower than fp32)."""
-    from zoo.evaluation.numerics import bf16_not_probed
+    ``compile``, and ``eager-bf16`` only where the CPU has native bf16 (the probes' rule,
+    :func:`zoo.evaluation.numerics.no_native_bf16`: elsewhere it runs many times slower than fp32)."""
+    from zoo.evaluation.numerics import no_native_bf16
 
-    why = bf16_not_probed(cuda=False)
+    why = no_native_bf16()
     if why is None:
         return CPU_DEFAULT, None
-    left_out = why.replace("not probed: ", "", 1)
-    return tuple(r for r in CPU_DEFAULT if r != "eager-bf16"), f"eager-bf16 left out: {left_out}"
+    return tuple(r for r in CPU_DEFAULT if r != "eager-bf16"), f"eager-bf16 left out: {why}"
 
 
 class RuntimeUnavailable(ZooError):

@@ -5,8 +5,9 @@ in fp32 and under bf16 autocast: the teacher's forward (in bf16 under autocast, 
 and the student's forward and backward through the relation loss, on one real batch of median length
 (:func:`zoo.evaluation.numerics.probe`, the fine-tuning probe, reused: one warm-up step each, then
 alternating rounds, the fastest step of each counts). bf16 is kept only when it is clearly faster
-(:func:`pick_bf16`, the fine-tuning rule): Intel CPUs with AMX run bf16 matmuls several times faster,
-CPUs without native bf16 run autocast slower than fp32. Relations are fp32 either way
+(:func:`zoo.evaluation.numerics.pick_bf16`, the fine-tuning rule): Intel CPUs with AMX run bf16 matmuls
+several times faster, CPUs without native bf16 run autocast slower than fp32, so there bf16 is not timed at
+all (:func:`zoo.evaluation.numerics.no_native_bf16`). Relations are fp32 either way
 (:func:`zoo.distill.relation_loss.relation_kl` turns autocast off).
 
 All processes of a run take the same choice (the slowest process's timings count), and a resumed run keeps
@@ -25,13 +26,6 @@ from zoo.distill.record import NumericsPart
 
 NUMERICS_FILE = "numerics.json"
 PROBE_ROUNDS = 2
-BF16_MAX_TIME_RATIO = 0.9  # bf16 must take under 0.9x the fp32 time (as in zoo.evaluation.numerics)
-
-
-def pick_bf16(fp32_s: float, bf16_s: float) -> bool:
-    """Whether bf16 autocast wins: its step time is under :data:`BF16_MAX_TIME_RATIO` x fp32's (a tie
-    within that margin keeps full precision)."""
-    return bf16_s < BF16_MAX_TIME_RATIO * fp32_s
 
 
 def device_name() -> str:
@@ -46,15 +40,16 @@ def choose(
     setting: bool | str,
     run_dir: Path,
     resuming: bool,
-    probe: Callable[[], dict[str, float]],
+    probe: Callable[[bool], dict[str, float]],
     args,
 ) -> NumericsPart:
-    """The numerics of this run for the preset's ``setting``; ``probe()`` times fp32 and bf16 steps
-    (``{"fp32": s, "bf16": s}``, CPU only); ``args`` are the TrainingArguments (process index, world)."""
+    """The numerics of this run for the preset's ``setting``; ``probe(bf16)`` times fp32 steps and, with
+    ``bf16``, bf16 steps (``{"fp32": s, "bf16": s}``, CPU only); ``args`` are the TrainingArguments (process
+    index, world)."""
     import torch
 
     from zoo.distill.stopping import agree
-    from zoo.evaluation.numerics import bf16_not_probed
+    from zoo.evaluation.numerics import BF16_MAX_TIME_RATIO, no_native_bf16, pick_bf16
     from zoo.fileio import write_json_atomic
 
     device = device_name()
@@ -69,11 +64,11 @@ def choose(
         bf16 = bool(torch.cuda.is_bf16_supported())
         times, why = None, f"GPU {'supports' if bf16 else 'does not support'} bf16"
     else:
-        raw = probe()
-        times = {k: round(agree(v, args), 4) for k, v in raw.items()}
-        bf16 = "bf16" in times and pick_bf16(times["fp32"], times["bf16"])
-        if "bf16" not in times:
-            why = f"probe: fp32 {times['fp32']:.3f} s/step; bf16 {bf16_not_probed(False)}"
+        skip = no_native_bf16()
+        times = {k: round(agree(v, args), 4) for k, v in probe(skip is None).items()}
+        bf16 = pick_bf16(times["fp32"], times.get("bf16"))
+        if skip:
+            why = f"probe: fp32 {times['fp32']:.3f} s/step; bf16 not probed: {skip}"
         else:
             why = (
                 f"probe: bf16 autocast {times['bf16']:.3f} s/step vs fp32 {times['fp32']:.3f} s/step; "
@@ -87,20 +82,20 @@ def choose(
 
 
 def probe_steps(
-    student, teacher, batch: dict[str, Any], teacher_layer: int, heads: int, rounds: int = PROBE_ROUNDS
+    student, teacher, batch: dict[str, Any], teacher_layer: int, heads: int, bf16: bool = True,
+    rounds: int = PROBE_ROUNDS,
 ) -> dict[str, float]:
-    """Seconds per distillation step (``{"fp32": s, "bf16": s}``; fp32 alone where the CPU has no native
-    bf16, :func:`zoo.evaluation.numerics.bf16_not_probed`) of ``student`` against ``teacher`` on ``batch``
-    (a :class:`~zoo.distill.trainer.DistillationCollator` batch). Weights are left unchanged (no optimiser
-    step; gradients are dropped), and so are the random number generators."""
+    """Seconds per distillation step (``{"fp32": s, "bf16": s}``; fp32 alone without ``bf16``) of
+    ``student`` against ``teacher`` on ``batch`` (a :class:`~zoo.distill.trainer.DistillationCollator`
+    batch). Weights are left unchanged (no optimiser step; gradients are dropped), and so are the random
+    number generators."""
     import torch
 
     from zoo.distill.relation_loss import QKVCapture, capture_qkv, relation_loss
-    from zoo.evaluation.numerics import bf16_not_probed, probe
+    from zoo.evaluation.numerics import probe
 
     teacher.eval()
-    with_bf16 = bf16_not_probed(next(student.parameters()).is_cuda) is None
-    teacher_bf16 = copy.deepcopy(teacher).to(torch.bfloat16) if with_bf16 else None
+    teacher_bf16 = copy.deepcopy(teacher).to(torch.bfloat16) if bf16 else None
     t_caps = {False: QKVCapture(teacher, teacher_layer, stop_after=True)}
     if teacher_bf16 is not None:
         t_caps[True] = QKVCapture(teacher_bf16, teacher_layer, stop_after=True)
@@ -118,7 +113,7 @@ def probe_steps(
         return relation_loss(t_qkv, s_qkv, mask, heads)
 
     try:
-        times = probe(student, batch, rounds=rounds, loss=loss, bf16=with_bf16)
+        times = probe(student, batch, rounds=rounds, loss=loss, bf16=bf16)
     finally:
         for cap in (*t_caps.values(), s_cap):
             cap.remove()

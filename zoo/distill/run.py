@@ -134,10 +134,11 @@ def _numerics(
 
     p = job.preset
 
-    def probe() -> dict[str, float]:
-        say("bf16: auto; timing a few steps in fp32 and in bf16 autocast", args.process_index == 0)
+    def probe(bf16: bool) -> dict[str, float]:
+        kinds = "in fp32 and in bf16 autocast" if bf16 else "in fp32 (no native bf16 on this CPU)"
+        say(f"bf16: auto; timing a few steps {kinds}", args.process_index == 0)
         batch = numerics.median_batch(prep.corpus.train, collator, p.per_device_batch_size)
-        return numerics.probe_steps(student.model, prep.t_model, batch, prep.layer, prep.heads)
+        return numerics.probe_steps(student.model, prep.t_model, batch, prep.layer, prep.heads, bf16)
 
     return numerics.choose(p.bf16, job.run_dir, resuming, probe, args)
 

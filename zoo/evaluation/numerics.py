@@ -24,7 +24,14 @@ from zoo.errors import UsageError
 
 _CHOICES: dict[tuple, dict[str, Any]] = {}
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")  # x86 AVX512-BF16 and AMX-BF16; Arm FEAT_BF16
+BF16_MAX_TIME_RATIO = 0.9  # bf16 is kept only under this x the fp32 step time (fine-tuning and distillation)
 BF16_HOPELESS_RATIO = 2.0  # after one timed round, bf16 slower than this x fp32 ends the probe
+
+
+def pick_bf16(fp32_s: float, bf16_s: float | None) -> bool:
+    """Whether bf16 autocast wins: it was timed (``bf16_s`` not None) and its step time is under
+    :data:`BF16_MAX_TIME_RATIO` x fp32's (a tie within that margin keeps full precision)."""
+    return bf16_s is not None and bf16_s < BF16_MAX_TIME_RATIO * fp32_s
 
 
 def cpu_bf16_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str] | None:
@@ -42,14 +49,13 @@ def cpu_bf16_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str] | None:
     return words & set(NATIVE_BF16_FLAGS)
 
 
-def bf16_not_probed(cuda: bool) -> str | None:
-    """Why bf16 is not worth probing on this CPU (the reason, recorded), or None when it is."""
-    if cuda:
-        return None
+def no_native_bf16() -> str | None:
+    """Why bf16 is not worth trying on this CPU (recorded where it is left out: the probes, ``zoo bench``'s
+    default runtimes), or None where the CPU lists native bf16 instructions or cannot be read."""
     if cpu_bf16_flags() == set():
         return (
-            f"not probed: the CPU lists no native bf16 instructions ({', '.join(NATIVE_BF16_FLAGS)}) "
-            "in /proc/cpuinfo, where bf16 autocast runs slower than fp32"
+            f"the CPU lists no native bf16 instructions ({', '.join(NATIVE_BF16_FLAGS)}) in /proc/cpuinfo, "
+            "where bf16 autocast runs slower than fp32"
         )
     return None
 
@@ -108,8 +114,10 @@ def choose(mode: str, model, batch_fn, key: tuple, loss: Callable = _output_loss
     if mode != "auto":
         return {"bf16": mode == "on", "mode": mode}
     if key not in _CHOICES:
-        skip = bf16_not_probed(next(model.parameters()).is_cuda)
+        skip = None if next(model.parameters()).is_cuda else no_native_bf16()
         times = probe(model, batch_fn(), loss=loss, bf16=skip is None)
-        faster = "bf16_step_s" in times and times["bf16_step_s"] < 0.9 * times["fp32_step_s"]
-        _CHOICES[key] = {"bf16": faster, "mode": "auto", **times, **({"bf16_skipped": skip} if skip else {})}
+        faster = pick_bf16(times["fp32_step_s"], times.get("bf16_step_s"))
+        _CHOICES[key] = {"bf16": faster, "mode": "auto", **times}
+        if skip:
+            _CHOICES[key]["bf16_skipped"] = f"not probed: {skip}"
     return dict(_CHOICES[key])
