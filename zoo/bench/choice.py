@@ -9,7 +9,9 @@ batch (``latency_p50_ms`` of the sweep point), so at a fixed batch size the fast
 with the highest throughput.
 
 Cards and the leaderboard show one line per model (:func:`best_at_ends`, :func:`best_at_ends_text`): the best
-checked runtime at the smallest and at the largest batch size measured, in one setting.
+checked runtime at the smallest batch size measured (its latency) and at the batch size of the highest
+throughput (not simply the largest: on a 2-core AMD EPYC the student's int8 ran 1,050 sentences/s at batch 32
+and 934 at batch 128, session 11), in one setting.
 """
 
 from __future__ import annotations
@@ -193,9 +195,10 @@ def choice_from_records(
 def best_at_ends(
     records: Sequence[BenchRecord], model_id: str, revision: str | None = None, seq_len: int = 32
 ) -> dict[str, Any] | None:
-    """The best checked runtime of one model (at ``revision``, if given) at the smallest and the largest batch
-    size measured, in one setting: ``seq_len`` tokens or the nearest length, the full protocol before a
-    ``--quick`` run, then the setting with the most batch sizes. None without checked records."""
+    """The best checked runtime of one model (at ``revision``, if given) at the smallest batch size measured
+    and at the other batch size of the highest throughput, in one setting: ``seq_len`` tokens or the nearest
+    length, the full protocol before a ``--quick`` run, then the setting with the most batch sizes. None
+    without checked records."""
     mine = [r for r in records if r.model.id == model_id and revision in (None, r.model.revision)]
     groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
     for row in best_rows(mine):
@@ -207,7 +210,7 @@ def best_at_ends(
         key=lambda k: (abs(k[0] - seq_len), str(k[4]).startswith("speed-quick"), -len(groups[k]), str(k)),
     )
     rows = sorted(groups[key], key=lambda r: r["batch_size"])
-    ends = [rows[0], rows[-1]] if len(rows) > 1 else rows
+    ends = [rows[0], max(rows[1:], key=lambda r: r["sentences_per_s"])] if len(rows) > 1 else rows
     points = [{k: r[k] for k in ("batch_size", "runtime", "latency_p50_ms", "sentences_per_s", "busy")}
               for r in ends]
     return dict(zip(("seq_len", "device", "machine", "threads"), key, strict=False), points=points)

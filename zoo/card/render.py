@@ -217,7 +217,8 @@ def _eval_context(tasks: list[TaskResult]) -> dict[str, Any]:
 
 
 def _best_runtime(student: Student) -> str | None:
-    """The student's best checked runtime at the smallest and the largest batch (:mod:`zoo.bench.choice`)."""
+    """The student's best checked runtime at the smallest batch and at the batch of the highest throughput
+    (:mod:`zoo.bench.choice`)."""
     from zoo.bench.choice import best_at_ends, best_at_ends_text
     from zoo.bench.record import load_bench_records
 

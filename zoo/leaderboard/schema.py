@@ -197,8 +197,8 @@ class BatchPoint(_Part):
 
 
 class BestByBatch(_Part):
-    """The fastest checked runtime at the smallest and the largest batch size measured, in one setting
-    (:func:`zoo.bench.choice.best_at_ends`)."""
+    """The fastest checked runtime at the smallest batch size measured and at the batch size of the highest
+    throughput, in one setting (:func:`zoo.bench.choice.best_at_ends`)."""
 
     seq_len: int | None
     device: str | None

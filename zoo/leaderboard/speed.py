@@ -5,9 +5,9 @@
   of every setting is listed in ``speed.runtimes``. A runtime is checked when it is the eager model itself
   (variant null or ``eager``) or its record's details say its outputs agree with the eager model's
   (``details.agreement.ok`` or ``details.agreement_ok`` true).
-- ``speed.best_by_batch``: the fastest checked runtime at the smallest and the largest batch size measured,
-  with its machine (:func:`zoo.bench.choice.best_at_ends`, as on the cards); from the records' sweeps, in
-  the setting nearest to 32 tokens.
+- ``speed.best_by_batch``: the fastest checked runtime at the smallest batch size measured and at the batch
+  size of the highest throughput, with its machine (:func:`zoo.bench.choice.best_at_ends`, as on the cards);
+  from the records' sweeps, in the setting nearest to 32 tokens.
 - Energy is ``measured`` only with ``details.energy_method`` ``rapl`` or ``nvml`` and a value; ``estimate: …``
   methods are labelled ``estimated``; anything else is ``not measured`` with a null value.
 """
