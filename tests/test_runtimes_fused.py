@@ -211,16 +211,16 @@ def test_best_runtime_per_batch_size_from_records():
 def test_the_throughput_point_is_the_fastest_batch_size_not_the_largest():
     """Cards and the leaderboard quote throughput where it peaks: here batch 32 (1,000 sentences/s) beats
     batch 128 (128,000 / 160 = 800 sentences/s), as the student's int8 did in session 11."""
-    from zoo.bench.choice import best_at_ends, best_at_ends_text
+    from zoo.bench.choice import best_latency_and_throughput, best_latency_and_throughput_text
 
     records = [
         _rec("onnx-int8", {1: 2.0, 32: 32.0, 128: 160.0}),
         _rec("eager", {1: 4.0, 32: 64.0, 128: 200.0}),
     ]
-    best = best_at_ends(records, "time-xh-xs")
+    best = best_latency_and_throughput(records, "time-xh-xs")
     points = [(p["batch_size"], p["runtime"]) for p in best["points"]]
     assert points == [(1, "onnx-int8"), (32, "onnx-int8")]
-    assert best_at_ends_text(best) == (
+    assert best_latency_and_throughput_text(best) == (
         "onnx-int8 at batch 1 (2.00 ms p50) and onnx-int8 at batch 32 (1,000 sentences/s); "
         "32 tokens on CPU A, 2 threads"
     )

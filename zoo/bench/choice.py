@@ -8,10 +8,10 @@ device, machine (CPU or GPU model string) and thread count; the time compared is
 batch (``latency_p50_ms`` of the sweep point), so at a fixed batch size the fastest runtime is also the one
 with the highest throughput.
 
-Cards and the leaderboard show one line per model (:func:`best_at_ends`, :func:`best_at_ends_text`): the best
-checked runtime at the smallest batch size measured (its latency) and at the batch size of the highest
-throughput (not simply the largest: on a 2-core AMD EPYC the student's int8 ran 1,050 sentences/s at batch 32
-and 934 at batch 128, session 11), in one setting.
+Cards and the leaderboard show one line per model (:func:`best_latency_and_throughput`,
+:func:`best_latency_and_throughput_text`): the best checked runtime at the smallest batch size measured (its
+latency) and at the batch size of the highest throughput (not simply the largest: on a 2-core AMD EPYC the
+student's int8 ran 1,050 sentences/s at batch 32 and 934 at batch 128, session 11), in one setting.
 """
 
 from __future__ import annotations
@@ -192,13 +192,13 @@ def choice_from_records(
     }
 
 
-def best_at_ends(
+def best_latency_and_throughput(
     records: Sequence[BenchRecord], model_id: str, revision: str | None = None, seq_len: int = 32
 ) -> dict[str, Any] | None:
     """The best checked runtime of one model (at ``revision``, if given) at the smallest batch size measured
-    and at the other batch size of the highest throughput, in one setting: ``seq_len`` tokens or the nearest
-    length, the full protocol before a ``--quick`` run, then the setting with the most batch sizes. None
-    without checked records."""
+    (latency) and, among the larger ones, at the batch size of the highest throughput, in one setting:
+    ``seq_len`` tokens or the nearest length, the full protocol before a ``--quick`` run, then the setting
+    with the most batch sizes. None without checked records."""
     mine = [r for r in records if r.model.id == model_id and revision in (None, r.model.revision)]
     groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
     for row in best_rows(mine):
@@ -216,7 +216,7 @@ def best_at_ends(
     return dict(zip(("seq_len", "device", "machine", "threads"), key, strict=False), points=points)
 
 
-def best_at_ends_text(best: dict[str, Any]) -> str:
+def best_latency_and_throughput_text(best: dict[str, Any]) -> str:
     """``onnx-int8 at batch 1 (0.74 ms p50) and onnx-int8 at batch 64 (1,912 sentences/s); 32 tokens on
     <machine>, 2 threads``."""
     parts = []

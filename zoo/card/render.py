@@ -219,11 +219,12 @@ def _eval_context(tasks: list[TaskResult]) -> dict[str, Any]:
 def _best_runtime(student: Student) -> str | None:
     """The student's best checked runtime at the smallest batch and at the batch of the highest throughput
     (:mod:`zoo.bench.choice`)."""
-    from zoo.bench.choice import best_at_ends, best_at_ends_text
+    from zoo.bench.choice import best_latency_and_throughput, best_latency_and_throughput_text
     from zoo.bench.record import load_bench_records
 
-    best = best_at_ends(load_bench_records(student.spec.code), student.model_id, student.revision)
-    return best_at_ends_text(best) if best else None
+    records = load_bench_records(student.spec.code)
+    best = best_latency_and_throughput(records, student.model_id, student.revision)
+    return best_latency_and_throughput_text(best) if best else None
 
 
 def _bench_context(bench: list[BenchRow]) -> dict[str, Any]:

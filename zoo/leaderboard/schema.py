@@ -198,7 +198,7 @@ class BatchPoint(_Part):
 
 class BestByBatch(_Part):
     """The fastest checked runtime at the smallest batch size measured and at the batch size of the highest
-    throughput, in one setting (:func:`zoo.bench.choice.best_at_ends`)."""
+    throughput, in one setting (:func:`zoo.bench.choice.best_latency_and_throughput`)."""
 
     seq_len: int | None
     device: str | None

@@ -6,8 +6,8 @@
   (variant null or ``eager``) or its record's details say its outputs agree with the eager model's
   (``details.agreement.ok`` or ``details.agreement_ok`` true).
 - ``speed.best_by_batch``: the fastest checked runtime at the smallest batch size measured and at the batch
-  size of the highest throughput, with its machine (:func:`zoo.bench.choice.best_at_ends`, as on the cards);
-  from the records' sweeps, in the setting nearest to 32 tokens.
+  size of the highest throughput, with its machine (:func:`zoo.bench.choice.best_latency_and_throughput`, as
+  on the cards); from the records' sweeps, in the setting nearest to 32 tokens.
 - Energy is ``measured`` only with ``details.energy_method`` ``rapl`` or ``nvml`` and a value; ``estimate: …``
   methods are labelled ``estimated``; anything else is ``not measured`` with a null value.
 """
@@ -111,12 +111,13 @@ def reference_setting(runtimes: dict[str, list[dict[str, Any]]]) -> tuple | None
 
 
 def best_by_batch(recs: list[dict[str, Any]], model_id: str) -> dict[str, Any] | None:
-    """:func:`zoo.bench.choice.best_at_ends` of one model's bench records, with its line of text."""
-    from zoo.bench.choice import best_at_ends, best_at_ends_text
+    """:func:`zoo.bench.choice.best_latency_and_throughput` of one model's bench records, with its line of
+    text."""
+    from zoo.bench.choice import best_latency_and_throughput, best_latency_and_throughput_text
     from zoo.bench.record import BenchRecord
 
-    best = best_at_ends([BenchRecord.from_json(r) for r in recs], model_id)
-    return {**best, "text": best_at_ends_text(best)} if best else None
+    best = best_latency_and_throughput([BenchRecord.from_json(r) for r in recs], model_id)
+    return {**best, "text": best_latency_and_throughput_text(best)} if best else None
 
 
 def speed_entry(rts: list[dict[str, Any]], ref_setting: tuple | None) -> dict[str, Any]:
