@@ -129,16 +129,14 @@ def _by_model(summary: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, An
 
 
 def _score_cell(m: dict[str, Any] | None, teacher: dict[str, Any] | None, floor: float | None) -> str:
+    """:func:`zoo.results.tables.score_cell`, and the retention of the teacher's score where there is one."""
     from zoo.results.select import retention, retention_text
+    from zoo.results.tables import score_cell
 
     if m is None or m["mean"] is None:
         return "–"
-    spread = f" ± {m['ci95']:.1f}" if m.get("ci95") is not None else ""
-    seeds = f" ({m['n']} seed{'s' if m['n'] != 1 else ''})"
-    mark = " †" if m.get("unconverged_seeds") else ""
-    cell = f"{m['mean']:.1f}{spread}{seeds}{mark}"
     ret = retention(m["mean"], teacher, floor)
-    return cell + (f", {retention_text(ret)}" if ret["status"] != "no teacher" else "")
+    return score_cell(m) + (f", {retention_text(ret)}" if ret["status"] != "no teacher" else "")
 
 
 def _line(cells: list[str]) -> str:
@@ -148,7 +146,6 @@ def _line(cells: list[str]) -> str:
 def distillation_cells(path: Path) -> tuple[str, str, str]:
     """(why and where the run stopped, its wall time, its best held-out relation loss) of a distillation.json;
     "not run" while the file is missing."""
-
     if not path.is_file():
         return "not run", "–", "–"
     rec = json.loads(path.read_text(encoding="utf-8"))

@@ -125,7 +125,8 @@ def load_summary(lang: str, spec: LanguageSpec | None = None, preset: str | None
     return summarize(load_records(lang, kind="eval", root=root), spec, preset)
 
 
-def _cell(m: dict[str, Any]) -> str:
+def score_cell(m: dict[str, Any]) -> str:
+    """A score as every table prints it: ``85.8 ± 0.7 (n=3)``, ``81.1 (1 seed)``; † a seed not converged."""
     if m["mean"] is None:
         return "-"
     mark = " †" if m.get("unconverged_seeds") else ""
@@ -166,7 +167,7 @@ def render_table(rows: list[dict[str, Any]], title: str = "Results"):
         protocol = row.get("protocol", "standard")
         label = PROTOCOL_LABELS.get(protocol, protocol)
         cells = [f"{row['task']} ({row['metric']})", f"{row['preset']} ({label})"]
-        cells += [_cell(by_id[m["id"]]) if m["id"] in by_id else "-" for m in ordered]
+        cells += [score_cell(by_id[m["id"]]) if m["id"] in by_id else "-" for m in ordered]
         ret = row["retention"]
         cells += [retention_text(ret[s]) if s in ret else "-" for s in students]
         table.add_row(*cells)
