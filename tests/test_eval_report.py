@@ -87,3 +87,54 @@ def test_retention_is_na_where_the_teacher_is_not_above_the_constant_baseline():
     recs[-1] = _rec("constant", "constant-baseline", None, 20.0, 0, task="afrixnli")
     ret = summarize(recs, get_language("xh"))[0]["retention"]["time-xh-xs"]
     assert ret["ratio"] == pytest.approx(36 / 34)
+
+
+def _ud(model_id, role, seed, upos, las):
+    return make_record(
+        "eval",
+        "af",
+        ModelInfo(id=model_id, revision="r1", role=role, size="xs" if role == "student" else None),
+        {"name": "afribooms", "family": "ud", "version": 1, "split": "test", "main_metric": "LAS",
+         "preset": "standard"},
+        {"UPOS": upos, "LAS": las, "UAS": las + 3},
+        seed=seed,
+    )
+
+
+def test_metric_rows_each_with_their_own_retention(tmp_path, monkeypatch):
+    """``--metric UPOS --metric LAS``: a UD task gets a row per metric, retention on that metric; a task
+    without them keeps its main metric; the CLI refuses an unknown metric with a did-you-mean."""
+    import os
+    import subprocess
+    import sys
+
+    from zoo.results import save_record
+
+    recs = []
+    for seed, (su, sl, tu, tl) in enumerate([(96.0, 80.0, 98.0, 86.0), (96.5, 81.0, 98.0, 87.0),
+                                              (97.0, 82.0, 98.0, 88.0)]):
+        recs += [_ud("time-af-xs", "student", seed, su, sl), _ud("teacher-x", "teacher", seed, tu, tl)]
+    recs.append(_ud("constant", "constant-baseline", 0, 85.0, 20.0))
+    recs.append(_rec("time-xh-xs", "student", "xs", 60.0, 0, task="masakhaner"))
+    rows = summarize(recs, get_language("af"), metrics=["UPOS", "LAS"])
+    by = {(r["task"], r["metric"]): r for r in rows}
+    assert set(by) == {("afribooms", "UPOS"), ("afribooms", "LAS"), ("masakhaner", "f1")}
+    assert by[("afribooms", "UPOS")]["retention"]["time-af-xs"]["ratio"] == pytest.approx(96.5 / 98.0)
+    assert by[("afribooms", "LAS")]["retention"]["time-af-xs"]["ratio"] == pytest.approx(81.0 / 87.0)
+    constant = {m["id"]: m for m in by[("afribooms", "UPOS")]["models"]}["constant"]
+    assert constant["mean"] == 85.0
+    # no --metric: the main metric only
+    assert [(r["task"], r["metric"]) for r in summarize(recs, get_language("af"))] == [
+        ("afribooms", "LAS"), ("masakhaner", "f1")]
+
+    monkeypatch.setenv("ZOO_WORK_DIR", str(tmp_path))
+    for rec in recs[:-1]:
+        save_record(rec)
+    env = {**os.environ, "ZOO_WORK_DIR": str(tmp_path), "COLUMNS": "300"}
+    ok = subprocess.run([sys.executable, "-m", "zoo.cli", "results", "--lang", "af", "--metric", "UPOS"],
+                        capture_output=True, text=True, env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert "afribooms (UPOS)" in ok.stdout and "98.5 %" in ok.stdout  # 96.5 / 98.0
+    bad = subprocess.run([sys.executable, "-m", "zoo.cli", "results", "--lang", "af", "--metric", "UPSO"],
+                         capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "did you mean 'UPOS'" in bad.stderr and "Traceback" not in bad.stderr

@@ -17,19 +17,27 @@ from zoo.cli.app import app
 def results_cmd(
     lang: str = typer.Option(..., "--lang", "-l", help="Language code, e.g. xh."),
     preset: str = typer.Option(None, "--preset", help="Only this eval preset (default: all, apart)."),
+    metrics: list[str] = typer.Option(
+        None, "--metric", "-m",
+        help="Show this score instead of each task's main metric (repeatable, e.g. --metric UPOS --metric "
+             "LAS: a row each, with its retention); tasks without it show their main metric.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (per-seed values included)."),
 ) -> None:
-    """Tasks × models: main metric mean ± 95% CI over seeds, retention (student / teacher); then the
-    scores reported in the literature for those tasks, apart."""
+    """Tasks × models: main metric (or ``--metric``) mean ± 95% CI over seeds, retention (student /
+    teacher); then the scores reported in the literature for those tasks, apart."""
     from rich.console import Console
 
     from zoo.paths import results_dir
     from zoo.registry import get_language
     from zoo.results.reported import render_reported_table, reported_rows
-    from zoo.results.tables import load_summary, render_table, runtime_check_lines
+    from zoo.results.store import load_records
+    from zoo.results.tables import metrics_of, render_table, runtime_check_lines, summarize
 
     spec = get_language(lang)
-    rows = load_summary(spec.code, spec, preset)
+    records = load_records(spec.code, kind="eval")
+    _check_metrics(metrics or [], metrics_of(records))
+    rows = summarize(records, spec, preset, metrics)
     reported = reported_rows(spec)
     if as_json:
         typer.echo(json.dumps({"lang": spec.code, "rows": rows, "reported": reported}, indent=2))
@@ -45,3 +53,14 @@ def results_cmd(
     if reported:
         console.print(render_reported_table(reported, title=f"{spec.name} ({spec.code}): reported in the "
                                                             "literature, not measured here"))
+
+
+def _check_metrics(asked: list[str], known: list[str]) -> None:
+    """A UsageError (with a did-you-mean) for a ``--metric`` no stored record has."""
+    from zoo.errors import UsageError, did_you_mean
+
+    for name in asked:
+        if known and name not in known:
+            guess = did_you_mean(name, known)
+            hint = f"did you mean '{guess}'? " if guess else ""
+            raise UsageError(f"no stored score is called '{name}'", hint=f"{hint}scores: {', '.join(known)}")

@@ -13,6 +13,7 @@ A seed is "not converged" when it reached max_epochs with its select score still
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,14 +50,16 @@ def _distilled_from(model: dict[str, Any]) -> str | None:
     return teacher if isinstance(teacher, str) else data.get("teacher_id")
 
 
-def summarize(records: list[dict[str, Any]], spec: LanguageSpec | None = None, preset: str | None = None
-              ) -> list[dict[str, Any]]:
-    """Rows of the table, one per (task, version, preset), from ``kind="eval"`` records.
+def summarize(records: list[dict[str, Any]], spec: LanguageSpec | None = None, preset: str | None = None,
+              metrics: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Rows of the table, one per (task, version, preset) and metric, from ``kind="eval"`` records.
 
+    ``metrics``: the scores to show (e.g. ``["UPOS", "LAS"]`` for a UD task), each task getting a row for
+    every one its records have; a task with none of them, or ``metrics=None``, shows its main metric.
     Each row: ``task, version, preset, metric, models`` (list of ``{id, role, size, revision, mean, ci95, n,
     values, seeds, unconverged_seeds[, runtime_check]}`` in column order; ``runtime_check``:
     :func:`zoo.results.runtime_scores.summarize_runtime_checks`) and ``retention`` (``{student id: {"teacher",
-    "percent"}}``).
+    "percent"}}``, on that row's metric).
     """
     groups: dict[tuple, dict[str, list[dict[str, Any]]]] = {}
     for rec in records:
@@ -73,40 +76,57 @@ def summarize(records: list[dict[str, Any]], spec: LanguageSpec | None = None, p
     for (name, version, group_preset), by_model in sorted(
         groups.items(), key=lambda kv: (order.index(kv[0][0]) if kv[0][0] in order else len(order), kv[0])
     ):
-        models = []
-        for model_id, recs in by_model.items():
-            newest = max(recs, key=lambda r: r.get("date", ""))["model"]["revision"]
-            recs = sorted((r for r in recs if r["model"]["revision"] == newest),
-                          key=lambda r: r.get("seed") or 0)
-            metric = recs[0]["task"].get("main_metric") or next(iter(recs[0]["scores"]))
-            values = [float(r["scores"][metric]) for r in recs if metric in r["scores"]]
-            stats = mean_ci95(values)
-            m = recs[0]["model"]
-            unconverged = sum(not _converged(r) for r in recs)
-            models.append({"id": model_id, "role": m.get("role", "model"), "size": m.get("size"),
-                           "revision": newest, "path": m.get("path"), "metric": metric,
-                           "seeds": [r.get("seed") for r in recs], "unconverged_seeds": unconverged, **stats})
-            if check := summarize_runtime_checks(recs):
-                models[-1]["runtime_check"] = check
-        models.sort(key=_model_order)
-        teachers = {m["id"]: m for m in models if m["role"] == "teacher"}
-        floor = next((m["mean"] for m in models if m["role"] == "constant-baseline"), None)
-        ratios = {}
-        for m in models:
-            if m["role"] != "student" or not teachers or m["mean"] is None:
-                continue
-            source = _distilled_from(m)
-            teacher = teachers.get(source) if source else None
-            if teacher is None and len(teachers) == 1:
-                teacher = next(iter(teachers.values()))
-            if teacher:
-                ratios[m["id"]] = {"teacher": teacher["id"], **retention(m["mean"], teacher, floor)}
-        for m in models:
-            m.pop("path", None)
-        protocol = record_protocol(next(iter(by_model.values()))[0])
-        rows.append({"task": name, "version": version, "preset": group_preset, "protocol": protocol,
-                     "metric": models[0]["metric"], "models": models, "retention": ratios})
+        by_model = {model_id: _newest_revision(recs) for model_id, recs in by_model.items()}
+        main = next(iter(by_model.values()))[0]["task"].get("main_metric")
+        present = {k for recs in by_model.values() for r in recs for k in r["scores"]}
+        shown = [m for m in metrics or () if m in present] or [main or sorted(present)[0]]
+        for metric in shown:
+            rows.append(_row(name, version, group_preset, by_model, metric))
     return rows
+
+
+def metrics_of(records: list[dict[str, Any]]) -> list[str]:
+    """Every score name in the eval records (for a did-you-mean on ``zoo results --metric``)."""
+    return sorted({k for r in records if r.get("kind") == "eval" for k in r.get("scores", {})})
+
+
+def _newest_revision(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A model's records of its newest revision, by seed (older revisions stay in the store, unshown)."""
+    newest = max(recs, key=lambda r: r.get("date", ""))["model"]["revision"]
+    return sorted((r for r in recs if r["model"]["revision"] == newest), key=lambda r: r.get("seed") or 0)
+
+
+def _row(name: str, version: Any, preset: str, by_model: dict[str, list[dict[str, Any]]], metric: str
+         ) -> dict[str, Any]:
+    """One table row: every model's ``metric`` over its seeds, and the students' retention on it."""
+    models = []
+    for model_id, recs in by_model.items():
+        values = [float(r["scores"][metric]) for r in recs if metric in r["scores"]]
+        m = recs[0]["model"]
+        models.append({"id": model_id, "role": m.get("role", "model"), "size": m.get("size"),
+                       "revision": m["revision"], "path": m.get("path"), "metric": metric,
+                       "seeds": [r.get("seed") for r in recs if metric in r["scores"]],
+                       "unconverged_seeds": sum(not _converged(r) for r in recs), **mean_ci95(values)})
+        if check := summarize_runtime_checks(recs):
+            models[-1]["runtime_check"] = check
+    models.sort(key=_model_order)
+    teachers = {m["id"]: m for m in models if m["role"] == "teacher"}
+    floor = next((m["mean"] for m in models if m["role"] == "constant-baseline"), None)
+    ratios = {}
+    for m in models:
+        if m["role"] != "student" or not teachers or m["mean"] is None:
+            continue
+        source = _distilled_from(m)
+        teacher = teachers.get(source) if source else None
+        if teacher is None and len(teachers) == 1:
+            teacher = next(iter(teachers.values()))
+        if teacher:
+            ratios[m["id"]] = {"teacher": teacher["id"], **retention(m["mean"], teacher, floor)}
+    for m in models:
+        m.pop("path", None)
+    protocol = record_protocol(next(iter(by_model.values()))[0])
+    return {"task": name, "version": version, "preset": preset, "protocol": protocol,
+            "metric": metric, "models": models, "retention": ratios}
 
 
 def _converged(record: dict[str, Any]) -> bool:
@@ -120,9 +140,9 @@ def _converged(record: dict[str, Any]) -> bool:
 
 
 def load_summary(lang: str, spec: LanguageSpec | None = None, preset: str | None = None,
-                 root: Path | None = None) -> list[dict[str, Any]]:
+                 root: Path | None = None, metrics: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """:func:`summarize` over the stored eval records of a language."""
-    return summarize(load_records(lang, kind="eval", root=root), spec, preset)
+    return summarize(load_records(lang, kind="eval", root=root), spec, preset, metrics)
 
 
 def score_cell(m: dict[str, Any]) -> str:
