@@ -77,11 +77,12 @@ def summarize(records: list[dict[str, Any]], spec: LanguageSpec | None = None, p
         groups.items(), key=lambda kv: (order.index(kv[0][0]) if kv[0][0] in order else len(order), kv[0])
     ):
         by_model = {model_id: _newest_revision(recs) for model_id, recs in by_model.items()}
-        main = next(iter(by_model.values()))[0]["task"].get("main_metric")
+        first = next(iter(by_model.values()))[0]
+        main = first["task"].get("main_metric") or next(iter(first["scores"]))
         present = {k for recs in by_model.values() for r in recs for k in r["scores"]}
-        shown = [m for m in metrics or () if m in present] or [main or sorted(present)[0]]
-        for metric in shown:
-            rows.append(_row(name, version, group_preset, by_model, metric))
+        teacher_of = {mid: _distilled_from(recs[0]["model"]) for mid, recs in by_model.items()}  # read once
+        for metric in [m for m in metrics or () if m in present] or [main]:
+            rows.append(_row(name, version, group_preset, by_model, metric, teacher_of))
     return rows
 
 
@@ -96,15 +97,16 @@ def _newest_revision(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted((r for r in recs if r["model"]["revision"] == newest), key=lambda r: r.get("seed") or 0)
 
 
-def _row(name: str, version: Any, preset: str, by_model: dict[str, list[dict[str, Any]]], metric: str
-         ) -> dict[str, Any]:
-    """One table row: every model's ``metric`` over its seeds, and the students' retention on it."""
+def _row(name: str, version: Any, preset: str, by_model: dict[str, list[dict[str, Any]]], metric: str,
+         teacher_of: dict[str, str | None]) -> dict[str, Any]:
+    """One table row: every model's ``metric`` over its seeds, and the students' retention on it
+    (``teacher_of``: each model's teacher from its ``distillation.json``, :func:`_distilled_from`)."""
     models = []
     for model_id, recs in by_model.items():
         values = [float(r["scores"][metric]) for r in recs if metric in r["scores"]]
         m = recs[0]["model"]
         models.append({"id": model_id, "role": m.get("role", "model"), "size": m.get("size"),
-                       "revision": m["revision"], "path": m.get("path"), "metric": metric,
+                       "revision": m["revision"], "metric": metric,
                        "seeds": [r.get("seed") for r in recs if metric in r["scores"]],
                        "unconverged_seeds": sum(not _converged(r) for r in recs), **mean_ci95(values)})
         if check := summarize_runtime_checks(recs):
@@ -116,14 +118,12 @@ def _row(name: str, version: Any, preset: str, by_model: dict[str, list[dict[str
     for m in models:
         if m["role"] != "student" or not teachers or m["mean"] is None:
             continue
-        source = _distilled_from(m)
+        source = teacher_of.get(m["id"])
         teacher = teachers.get(source) if source else None
         if teacher is None and len(teachers) == 1:
             teacher = next(iter(teachers.values()))
         if teacher:
             ratios[m["id"]] = {"teacher": teacher["id"], **retention(m["mean"], teacher, floor)}
-    for m in models:
-        m.pop("path", None)
     protocol = record_protocol(next(iter(by_model.values()))[0])
     return {"task": name, "version": version, "preset": preset, "protocol": protocol,
             "metric": metric, "models": models, "retention": ratios}
@@ -140,9 +140,9 @@ def _converged(record: dict[str, Any]) -> bool:
 
 
 def load_summary(lang: str, spec: LanguageSpec | None = None, preset: str | None = None,
-                 root: Path | None = None, metrics: Sequence[str] | None = None) -> list[dict[str, Any]]:
+                 root: Path | None = None) -> list[dict[str, Any]]:
     """:func:`summarize` over the stored eval records of a language."""
-    return summarize(load_records(lang, kind="eval", root=root), spec, preset, metrics)
+    return summarize(load_records(lang, kind="eval", root=root), spec, preset)
 
 
 def score_cell(m: dict[str, Any]) -> str:
