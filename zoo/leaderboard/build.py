@@ -19,6 +19,8 @@ Choices (applied per language, so that no mean mixes results that are not compar
   by more than its interval; such tasks are left out of the mean retention). The reference teacher is
   the language's teacher row with the most tasks scored (then most seeds, then id).
 - Speed and energy: one reference setting per language, checked runtimes only (:mod:`zoo.leaderboard.speed`).
+- Runtime checks: a task's ``runtime_check`` is the eager records' ``details.runtime_check`` over their seeds
+  (the head scored through each fast runtime's encoder; the same summary as ``zoo results`` and the cards).
 - Zero-shot lm-eval scores (``zoo lm-eval``): never a preset, a task column, a mean or a retention; each row
   carries them apart (``zero_shot``, :mod:`zoo.leaderboard.zero_shot`); the page shows them in a table apart.
 - Reported rows: the scores published in the literature for the language's tasks (``reported:`` in its
@@ -51,6 +53,7 @@ from zoo.leaderboard.speed import (
 from zoo.leaderboard.zero_shot import is_zero_shot, zero_shot_entries, zero_shot_tasks
 from zoo.paths import results_dir
 from zoo.results.reported import reported_for_language
+from zoo.results.runtime_scores import runtime_check_text, summarize_runtime_checks
 
 DEFAULT_CARD_URL = "https://huggingface.co/time/{model_id}"
 ROLE_LABELS = {
@@ -147,7 +150,14 @@ def _task_entry(recs: list[dict[str, Any]]) -> dict[str, Any]:
         "retention_status": "no teacher",
         "protocol": results.record_protocol(recs[-1]),
         "unconverged_seeds": sum((r.get("details") or {}).get("converged") is False for r in recs),
+        "runtime_check": _runtime_check(recs),
     }
+
+
+def _runtime_check(recs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The task's runtime check over its seeds, with the line the cards print (None without one)."""
+    summary = summarize_runtime_checks(recs)
+    return {**summary, "text": runtime_check_text(summary)} if summary else None
 
 
 def _provenance(recs: list[dict[str, Any]], revision: str) -> dict[str, Any]:

@@ -116,6 +116,29 @@ class MetricSummary(_Part):
     n: int = Field(ge=0)
 
 
+class RuntimeCheckEntry(_Part):
+    """One fast runtime's scores on a task: the fine-tuned head on that runtime's encoder outputs."""
+
+    mean: float | None = Field(description="the main metric over the checked seeds; null when unavailable")
+    diff: float | None = Field(description="mean of runtime - eager fp32, in points")
+    n: int = Field(ge=0, description="seeds scored through this runtime")
+    within: int = Field(ge=0, description="of those, seeds within the tolerance")
+    unavailable: str | None = Field(description="why the runtime could not run here, else null")
+
+
+class RuntimeCheckSummary(_Part):
+    """A task's runtime check over the seeds (``details.runtime_check`` of the eval records,
+    :func:`zoo.results.runtime_scores.summarize_runtime_checks`): the score through each fast runtime."""
+
+    metric: str
+    reference: str = Field(description="the runtime the others are compared with (eager fp32)")
+    reference_mean: float | None
+    tolerance_points: float
+    seeds: int = Field(ge=1)
+    runtimes: dict[str, RuntimeCheckEntry]
+    text: str = Field(description="the one line `zoo results` and the cards print")
+
+
 class TaskScore(_Part):
     """A row's score on one task: the main metric over seeds, the other metrics, retention."""
 
@@ -139,6 +162,11 @@ class TaskScore(_Part):
     )
     unconverged_seeds: int = Field(
         0, ge=0, description="seeds whose select score was still rising when they reached max_epochs"
+    )
+    runtime_check: RuntimeCheckSummary | None = Field(
+        None,
+        description="scores through the fast runtimes (eager-bf16, ONNX int8, ...) where `zoo eval "
+        "--runtime-check` ran; null otherwise (older documents lack the key)",
     )
 
 
