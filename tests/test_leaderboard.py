@@ -114,31 +114,8 @@ def test_best_runtime_is_checked_and_energy_is_labelled(board):
     assert by_rt["eager"]["latency_p50_ms"] == pytest.approx(2.5)
 
 
-def _runtime_check(reference: float, int8: float) -> dict:
-    """A record's ``details.runtime_check``: the head's f1 through onnx-int8 beside eager fp32."""
-    diff = round(int8 - reference, 2)
-    return {
-        "reference": "eager",
-        "reference_scores": {"f1": reference},
-        "metric": "f1",
-        "tolerance_points": 0.5,
-        "windows": 10,
-        "runtimes": {
-            "onnx-int8": {"status": "ok", "device": "cpu", "dtype": "int8", "scores": {"f1": int8},
-                          "diff_points": diff, "within": abs(diff) <= 0.5},
-            "eager-bf16": {"status": "unavailable", "device": "cpu", "dtype": "bf16",
-                           "reason": "no native bf16 on this CPU"},
-        },
-    }  # fmt: skip
-
-
-def test_runtime_check_scores_ride_with_their_task(tmp_path):
-    recs = fx.fixture_records()
-    int8 = {0: 69.8, 1: 72.1, 2: 73.4}  # eager f1 70, 72, 74: differences -0.2, +0.1, -0.6
-    for r in recs:
-        if r["model"]["id"] == "time-xh-xs" and r["task"]["name"] == "masakhaner":
-            r["details"]["runtime_check"] = _runtime_check(r["scores"]["f1"], int8[r["seed"]])
-    board = build_leaderboard(recs)
+def test_runtime_check_scores_ride_with_their_task(board):
+    # the fixture's xs student: eager f1 70, 72, 74; through onnx-int8 69.8, 72.1, 73.4 (-0.2, +0.1, -0.6)
     tasks = _row(board, "xh/time-xh-xs")["tasks"]
     assert tasks["masakhapos"]["runtime_check"] is None
     check = tasks["masakhaner"]["runtime_check"]
@@ -153,11 +130,7 @@ def test_runtime_check_scores_ride_with_their_task(tmp_path):
         "eager fp32: f1 72.0; onnx-int8: f1 71.8 (−0.2, not within 0.5 in 1 of 3 seeds); "
         "eager-bf16: not available (no native bf16 on this CPU) (mean of 3 seeds)"
     )
-    # the best checked runtime of the row is onnx-int8: the page puts its task score beside its speed
-    assert _row(board, "xh/time-xh-xs")["speed"]["best"]["runtime"] == "onnx-int8"
-    html = leaderboard.render_page(Leaderboard.from_json(board))
-    assert "function runtimeScore(r, name)" in html and '"scores per runtime"' in html
-    Leaderboard.from_json(board)  # the schema takes it
+    assert _row(board, "xh/time-xh-s")["tasks"]["masakhaner"]["runtime_check"] is None
 
 
 def test_energy_label_rules():
@@ -370,25 +343,6 @@ def test_page_embeds_the_json_and_needs_no_network(tmp_path):
     assert not any(tag == "link" for tag, _ in parser.attrs)
     assert "@import" not in html and "url(" not in html and "fetch(" not in html
     assert evil not in html
-
-
-def test_page_program_parses(tmp_path):
-    """The page's inline program is valid JavaScript (node's parser; skipped where node is absent)."""
-    import shutil
-    import subprocess
-
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
-    html = leaderboard.render_page(leaderboard.build_leaderboard(fx.fixture_records()))
-    parser = _Scripts()
-    parser.feed(html)
-    program = [text for attrs, text in parser.scripts if attrs.get("type") != "application/json"]
-    assert len(program) == 1
-    path = tmp_path / "page.js"
-    path.write_text(program[0], encoding="utf-8")
-    done = subprocess.run([node, "--check", str(path)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
 
 
 def test_cli_build_and_serve(tmp_path, capsys):

@@ -339,6 +339,17 @@ def test_page_in_chromium(page: Chromium, built) -> None:
     page.choose("f-lang", "all")
     assert len(_rows(page)) == len(rows)
 
+    # the best checked runtime's task score under its speed (onnx-int8: its runtime check on MasakhaNER), and
+    # every runtime's scores in the row's details
+    def row_text(row_id: str) -> str:
+        return page.js(f"document.querySelector('#board tr[data-row-id=\"{row_id}\"]').textContent")
+
+    assert "onnx-int8masakhaner f1 71.8 (−0.2 vs eager fp32)" in row_text("xh/time-xh-xs")
+    assert "masakhaner: eager fp32: f1 72.0; onnx-int8: f1 71.8 (−0.2, not within 0.5 in 1 of 3 seeds)" in (
+        row_text("xh/time-xh-xs")
+    )
+    assert "vs eager fp32" not in row_text("xh/time-xh-s")
+
     # a card link for students; no JS errors; nothing fetched from the network
     href = page.js("document.querySelector('#board tr[data-row-id=\"xh/time-xh-xs\"] a').href")
     assert href == "https://huggingface.co/time/time-xh-xs"
