@@ -209,6 +209,42 @@ def test_parallel_jobs_write_the_same_records_as_one_process(env, tiny_model, mo
     assert not again.written and len(again.skipped) == 2
 
 
+def test_parallel_jobs_run_the_learning_rate_trials_at_once(env, tiny_model, monkeypatch, tmp_path, capfd):
+    spec = get_language("xh")
+    [model] = resolve_models(spec, [str(tiny_model)])
+    tasks = [spec.task("afrixnli")]
+    grid = "learning_rates=1e-4,3e-4"
+    monkeypatch.setenv("ZOO_WORK_DIR", str(tmp_path / "jobs1"))
+    one = evaluate(spec, [model], tasks, [0, 1], parse_overrides(get_preset("smoke"), [grid]))
+    monkeypatch.setenv("ZOO_WORK_DIR", str(tmp_path / "jobs2"))
+    monkeypatch.setenv("COLUMNS", "400")  # rich: one line per message, so substrings stay whole
+    capfd.readouterr()
+    _zoo("eval", "--lang", "xh", "--model", str(tiny_model), "--tasks", "afrixnli", "--preset", "smoke",
+         "--set", grid, "--seeds", "2", "--jobs", "2")  # fmt: skip
+    log = capfd.readouterr().err  # not a terminal: plain lines, the workers' epochs among them
+    two = load_records("xh", kind="eval")
+    assert len(two) == 2 and [r["seed"] for r in sorted(two, key=lambda r: r["seed"])] == [0, 1]
+    two = sorted(two, key=lambda r: r["seed"])
+    for rate in ("0.0001", "0.0003"):  # each trial ran as a job of its own, printing its epoch and its end
+        label = f"{model.id} · afrixnli · seed 0 · lr {rate} (search)"
+        assert f"{label} · epoch 1: select " in log and f"done {label}: select " in log
+    assert f"{model.id} · afrixnli · seed 1 · epoch 1: select " in log
+    assert f"done {model.id} · afrixnli · seed 0: accuracy " in log
+    for a, b in zip(one.records, two, strict=True):
+        search_a, search_b = a["details"]["lr_search"], b["details"]["lr_search"]
+        assert search_b["grid"] == search_a["grid"] == [1e-4, 3e-4]
+        assert set(search_b["select_best"]) == {"1e-04", "3e-04"}
+        assert search_b["select_best"] == pytest.approx(search_a["select_best"], abs=0.5)
+        assert b["scores"] == pytest.approx(a["scores"], abs=0.5)
+    # seed 0's record is its chosen trial; seed 1 trained at the chosen rate
+    chosen = two[0]["details"]["lr_search"]["chosen"]
+    assert two[0]["details"]["learning_rate"] == chosen == two[1]["details"]["learning_rate"]
+    stored = json.loads(next((tmp_path / "jobs2").rglob("lr-search/*.json")).read_text(encoding="utf-8"))
+    assert sorted(stored["trials"]) == ["1e-04", "3e-04"]  # both processes' trials, none overwritten
+    again = evaluate(spec, [model], tasks, [0, 1], parse_overrides(get_preset("smoke"), [grid]), jobs=2)
+    assert not again.written and len(again.skipped) == 2
+
+
 def test_errors_keep_their_hint_and_exit_code_across_processes():
     import pickle
 

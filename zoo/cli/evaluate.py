@@ -47,7 +47,7 @@ def eval_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from zoo.evaluation.presets import DEFAULT_PRESET, get_preset, parse_overrides
-    from zoo.evaluation.progress import EvalListener, PlainListener, run_line
+    from zoo.evaluation.progress import EvalListener, PlainListener, run_line, trial_line
     from zoo.evaluation.runner import evaluate, parse_tasks
     from zoo.evaluation.runtime_check import parse_check_runtimes
     from zoo.models import resolve_models
@@ -95,6 +95,9 @@ def eval_cmd(
 
                 def epoch(self, epoch: int, score: float, elapsed_s: float) -> None:
                     progress.update(bar, description=f"{self.label} · epoch {epoch}: {score:.1f}")
+
+                def trial_finished(self, label: str, trial) -> None:
+                    progress.console.print(trial_line(label, trial))
 
                 def run_finished(self, label: str, record, skipped: bool) -> None:
                     if record is not None and not skipped:

@@ -8,7 +8,9 @@ what was tried (``details.lr_search``).
 
 Trials are kept in one JSON file per (model revision, task version, preset), written atomically after each
 trial, so a killed search resumes at the next rate. The file lives beside the model's records, in a
-sub-folder the results store does not read as records.
+sub-folder the results store does not read as records. Trials may run at once in several processes
+(``zoo eval --jobs``): each stores its trial under a file lock (``filelock``, as the Hub cache does), so
+none overwrites another's.
 """
 
 from __future__ import annotations
@@ -69,33 +71,55 @@ def chosen_rate(path: Path, grid: tuple[float, ...]) -> float | None:
     return max(grid, key=lambda r: (trials[rate_key(r)]["select_best"], -grid.index(r)))
 
 
+def missing_rates(path: Path, grid: tuple[float, ...]) -> list[float]:
+    """The rates of ``grid`` without a stored trial."""
+    trials = load(path)["trials"]
+    return [r for r in grid if rate_key(r) not in trials]
+
+
+def run_trial(
+    path: Path,
+    grid: tuple[float, ...],
+    rate: float,
+    train: Callable[[float], TaskRun],
+    keep_files: Callable[[TaskRun, float], dict[str, str | None]],
+) -> dict[str, Any]:
+    """Train the trial at ``rate`` and store it (under the search file's lock); returns the stored trial.
+
+    ``train(rate)`` is one seed-0 run at that rate (its wall time in ``details["run_wall_s"]``);
+    ``keep_files(run, rate)`` moves its prediction (and gold subset) files somewhere permanent and returns
+    ``{"predictions": path, "gold": path}``.
+    """
+    from filelock import FileLock
+
+    run = train(rate)
+    trial = {
+        "learning_rate": rate,
+        "select_best": best_select_score(run),
+        "scores": run.scores,
+        "details": run.details,
+        **keep_files(run, rate),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):
+        data = load(path)  # again: another process may have stored a trial meanwhile
+        data["grid"] = list(grid)
+        data["trials"][rate_key(rate)] = trial
+        write_json_atomic(path, data)
+    return trial
+
+
 def run_search(
     path: Path,
     grid: tuple[float, ...],
     train: Callable[[float], TaskRun],
     keep_files: Callable[[TaskRun, float], dict[str, str | None]],
 ) -> tuple[float, dict[str, Any], dict[str, Any]]:
-    """Run the trials of ``grid`` not yet stored; returns ``(chosen rate, its trial, search summary)``.
-
-    ``train(rate)`` is one seed-0 run at that rate (its wall time in ``details["run_wall_s"]``);
-    ``keep_files(run, rate)`` moves its prediction (and gold subset) files somewhere permanent and returns
-    ``{"predictions": path, "gold": path}``. Ties go to the first rate of the grid.
-    """
+    """Run the trials of ``grid`` not yet stored (:func:`run_trial`); returns ``(chosen rate, its trial,
+    search summary)``. Ties go to the first rate of the grid."""
+    for rate in missing_rates(path, grid):
+        run_trial(path, grid, rate, train, keep_files)
     data = load(path)
-    data["grid"] = list(grid)
-    for rate in grid:
-        key = rate_key(rate)
-        if key in data["trials"]:
-            continue
-        run = train(rate)
-        data["trials"][key] = {
-            "learning_rate": rate,
-            "select_best": best_select_score(run),
-            "scores": run.scores,
-            "details": run.details,
-            **keep_files(run, rate),
-        }
-        write_json_atomic(path, data)
     chosen = chosen_rate(path, grid)
     assert chosen is not None
     return chosen, data["trials"][rate_key(chosen)], summary(path, grid)

@@ -17,6 +17,18 @@ class EvalListener:
 
     def run_finished(self, label: str, record: dict[str, Any] | None, skipped: bool) -> None: ...
 
+    def trial_finished(self, label: str, trial: dict[str, Any]) -> None:
+        """A learning-rate trial run apart (``--jobs``): not a record, so not a finished run of the plan."""
+
+
+def trial_line(label: str, trial: dict[str, Any]) -> str:
+    """One line for a finished learning-rate trial: its best select score, chosen epoch and time."""
+    d = trial.get("details") or {}
+    wall = d.get("run_wall_s")
+    epoch = f", best epoch {d['best_epoch']} of {d['epochs_run']}" if d.get("epochs_run") else ""
+    took = f", {wall:.0f} s" if wall is not None else ""
+    return f"{label}: select {trial['select_best']:.2f}{epoch}{took}"
+
 
 def run_line(label: str, record: dict[str, Any]) -> str:
     """One line for a finished run: every score (main metric first), chosen epoch, time, convergence."""
@@ -50,6 +62,9 @@ class PlainListener(EvalListener):
             f"[{time.strftime('%H:%M:%S')}] {self.label} · epoch {epoch}: select {score:.2f} "
             f"({elapsed_s:.0f} s)"
         )
+
+    def trial_finished(self, label: str, trial: dict[str, Any]) -> None:
+        self.echo(f"[{time.strftime('%H:%M:%S')}] done {trial_line(label, trial)}")
 
     def run_finished(self, label: str, record: dict[str, Any] | None, skipped: bool) -> None:
         self.n += 1
