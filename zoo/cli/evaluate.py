@@ -72,7 +72,7 @@ def eval_cmd(
                         jobs=jobs, runtime_check=check)  # fmt: skip
 
     if not console.is_terminal:  # nohup, CI, a cluster log: one plain line per epoch and per run
-        summary = run_all(PlainListener(lambda m: console.print(m, highlight=False)))
+        summary = run_all(PlainListener(lambda m: console.print(m, highlight=False, soft_wrap=True)))
     else:
         with Progress(
             TextColumn("{task.description}"),
