@@ -343,12 +343,16 @@ def _run_one(
     grid = preset.search_grid if model.role not in UNTRAINED_ROLES else (preset.learning_rate,)
 
     def train(rate: float, run_seed: int) -> TaskRun:
+        import torch
+
         scratch = Path(tempfile.mkdtemp(prefix=f"{slug(task.name)}-seed{run_seed}-", dir=scratch_root))
         t0 = time.perf_counter()
         try:
             recipe = dataclasses.replace(preset, learning_rate=rate)
             run = run_task(model, task, run_seed, recipe, scratch, runtimes)
             run.details["run_wall_s"] = round(time.perf_counter() - t0, 2)
+            # the run's own threads: a seed-0 record may be written later, by another process, from its trial
+            run.details["torch_threads"] = torch.get_num_threads()
             # the files leave the scratch dir before it is removed
             kept = {"predictions": run.predictions, "gold": run.gold}
             for key, path in kept.items():
