@@ -37,8 +37,9 @@ from typing import Any
 from zoo.errors import UsageError, ZooError
 from zoo.evaluation import lr_search
 from zoo.evaluation.dispatch import UNTRAINED_ROLES, checks_runtimes, model_seeds, peer_module, run_task
+from zoo.evaluation.parallel import run_parallel, search_trials
 from zoo.evaluation.presets import EvalPreset
-from zoo.evaluation.progress import EvalListener, PlainListener
+from zoo.evaluation.progress import EvalListener
 from zoo.evaluation.types import TaskRun
 from zoo.models import (
     ModelRef,
@@ -175,8 +176,8 @@ def evaluate(
     if jobs > 1 and todo:
         # first the learning-rate trials (each a seed-0 run at one rate, all at once), then every seed:
         # seed 0's record is its chosen trial, the other seeds train at the chosen rate
-        _run_parallel(_search_trials(spec, preset, todo), jobs, listener, done)
-        _run_parallel(todo, jobs, listener, done)
+        run_parallel(_run_one, search_trials(spec, preset, todo), jobs, listener, done)
+        run_parallel(_run_one, todo, jobs, listener, done)
     else:
         token = EPOCH_LISTENER.set(listener.epoch)
         try:
@@ -238,87 +239,6 @@ def _changed_fields(record: dict[str, Any], fields: dict[str, Any]) -> list[str]
     fields = json.loads(json.dumps(fields))  # tuples as lists, as the record stores them
     changed = [f"{k} {recorded[k]!r} -> {v!r}" for k, v in fields.items() if recorded.get(k, v) != v]
     return changed + [f"{k} {recorded[k]!r} (no longer a field)" for k in sorted(set(recorded) - set(fields))]
-
-
-def _search_trials(spec: LanguageSpec, preset: EvalPreset, todo: list[tuple[int, str, tuple]]):
-    """The learning-rate trials not yet stored of every (model, task) in ``todo``, as work items (plan index
-    -1) whose ``_run_one`` arguments end with the trial's rate."""
-    if len(preset.search_grid) < 2:
-        return []
-    trials, seen = [], set()
-    for _, _, args in todo:
-        _, model, ident, task, _, _, force, runtimes = args
-        if model.role in UNTRAINED_ROLES or (id(model), task.name) in seen:
-            continue
-        seen.add((id(model), task.name))
-        where = lr_search.search_path(
-            spec.code, model.id, ident.revision, task.name, task.version, preset.name
-        )
-        for rate in lr_search.missing_rates(where, preset.search_grid):
-            label = f"{model.id} · {task.name} · seed 0 · lr {rate:g} (search)"
-            trials.append((-1, label, (spec, model, ident, task, 0, preset, force, runtimes, rate)))
-    return trials
-
-
-def _run_parallel(
-    todo: list[tuple[int, str, tuple]],
-    jobs: int,
-    listener: EvalListener,
-    done: dict[int, tuple[Path, dict[str, Any], bool]],
-) -> None:
-    """Run ``todo`` in up to ``jobs`` worker processes (the CPUs split evenly among the workers); the first
-    failure cancels what has not started. Items of plan index -1 are learning-rate trials."""
-    if not todo:
-        return
-    import multiprocessing
-    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-
-    for _, _, args in todo:
-        args[2].info()  # load each model once here, not once per worker
-    jobs = min(jobs, len(todo))
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    pool = ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(threads,),
-    )
-    try:
-        plain = isinstance(listener, PlainListener)  # a log, not a terminal: workers print their epochs too
-        futures = {pool.submit(_run_in_worker, label, plain, *args): (i, label) for i, label, args in todo}
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
-            for fut in finished:
-                i, label = futures[fut]
-                path, record = fut.result()  # re-raises the worker's error
-                if i < 0:
-                    listener.trial_finished(label, record)
-                    continue
-                done[i] = (path, record, False)
-                listener.run_finished(label, record, skipped=False)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _run_in_worker(label: str, plain: bool, *args: Any) -> tuple[Path, dict[str, Any]]:
-    """:func:`_run_one` in a worker process; with ``plain``, one log line per epoch on stderr (as the
-    parent's :class:`PlainListener` prints them in one process)."""
-    if plain:
-        import sys
-
-        from zoo.evaluation.finetune import EPOCH_LISTENER
-
-        lines = PlainListener(lambda m: print(m, file=sys.stderr, flush=True))
-        lines.label = label
-        EPOCH_LISTENER.set(lines.epoch)
-    return _run_one(*args)
-
-
-def _init_worker(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 def _run_one(
