@@ -17,7 +17,9 @@ from zoo.evaluation.progress import EvalListener, PlainListener
 from zoo.registry import LanguageSpec
 
 
-def search_trials(spec: LanguageSpec, preset: EvalPreset, todo: list[tuple[int, str, tuple]]):
+def search_trials(
+    spec: LanguageSpec, preset: EvalPreset, todo: list[tuple[int, str, tuple]]
+) -> list[tuple[int, str, tuple]]:
     """The learning-rate trials not yet stored of every (model, task) in ``todo``, as work items (plan index
     -1) whose run arguments (:func:`zoo.evaluation.runner.evaluate`'s) end with the trial's rate."""
     if len(preset.search_grid) < 2:
