@@ -119,10 +119,10 @@ def run_search(
     search summary)``. Ties go to the first rate of the grid."""
     for rate in missing_rates(path, grid):
         run_trial(path, grid, rate, train, keep_files)
-    data = load(path)
-    chosen = chosen_rate(path, grid)
+    search = summary(path, grid)
+    chosen = search["chosen"]
     assert chosen is not None
-    return chosen, data["trials"][rate_key(chosen)], summary(path, grid)
+    return chosen, load(path)["trials"][rate_key(chosen)], search
 
 
 def summary(path: Path, grid: tuple[float, ...]) -> dict[str, Any]:
