@@ -122,10 +122,11 @@ def test_runtime_check_scores_ride_with_their_task(board):
     assert check["reference_mean"] == pytest.approx(72.0) and check["seeds"] == 3
     assert check["runtimes"]["onnx-int8"] == {
         "mean": pytest.approx(215.3 / 3), "diff": pytest.approx(-0.7 / 3), "n": 3, "within": 2,
-        "unavailable": None,
+        "unavailable": None, "text": "f1 71.8 (−0.2 vs eager fp32)",
     }  # fmt: skip
     assert check["runtimes"]["eager-bf16"]["n"] == 0
     assert check["runtimes"]["eager-bf16"]["unavailable"] == "no native bf16 on this CPU"
+    assert check["runtimes"]["eager-bf16"]["text"] is None
     assert check["text"] == (
         "eager fp32: f1 72.0; onnx-int8: f1 71.8 (−0.2, not within 0.5 in 1 of 3 seeds); "
         "eager-bf16: not available (no native bf16 on this CPU) (mean of 3 seeds)"

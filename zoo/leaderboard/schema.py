@@ -124,6 +124,9 @@ class RuntimeCheckEntry(_Part):
     n: int = Field(ge=0, description="seeds scored through this runtime")
     within: int = Field(ge=0, description="of those, seeds within the tolerance")
     unavailable: str | None = Field(description="why the runtime could not run here, else null")
+    text: str | None = Field(
+        None, description="its mean score and difference, e.g. `f1 71.8 (−0.2 vs eager fp32)`; null unscored"
+    )
 
 
 class RuntimeCheckSummary(_Part):

@@ -15,7 +15,7 @@ def summarize_runtime_checks(records: list[dict[str, Any]]) -> dict[str, Any] | 
     checks = [c for r in records if (c := (r.get("details") or {}).get("runtime_check"))]
     if not checks:
         return None
-    metric = checks[0]["metric"]
+    metric, reference = checks[0]["metric"], checks[0]["reference"]
     runtimes: dict[str, dict[str, Any]] = {}
     for c in checks:
         for name, e in c["runtimes"].items():
@@ -28,7 +28,7 @@ def summarize_runtime_checks(records: list[dict[str, Any]]) -> dict[str, Any] | 
                 s["reason"] = e.get("reason")
     return {
         "metric": metric,
-        "reference": checks[0]["reference"],
+        "reference": reference,
         "reference_mean": _mean([c["reference_scores"][metric] for c in checks]),
         "tolerance_points": checks[0]["tolerance_points"],
         "seeds": len(checks),
@@ -39,10 +39,19 @@ def summarize_runtime_checks(records: list[dict[str, Any]]) -> dict[str, Any] | 
                 "n": len(s["scores"]),
                 "within": s["within"],
                 "unavailable": s["reason"] if not s["scores"] else None,
+                "text": _score_text(metric, reference, s["scores"], s["diffs"]),
             }
             for name, s in runtimes.items()
         },
     }
+
+
+def _score_text(metric: str, reference: str, scores: list[float], diffs: list[float]) -> str | None:
+    """A runtime's mean score against the reference, e.g. ``f1 71.8 (−0.2 vs eager fp32)``; None unscored."""
+    if not scores:
+        return None
+    ref = REFERENCE_LABEL.get(reference, reference)
+    return f"{metric} {_mean(scores):.1f} ({_signed(_mean(diffs))} vs {ref})"
 
 
 def _mean(values: list[float]) -> float | None:
