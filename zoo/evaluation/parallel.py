@@ -5,58 +5,80 @@ are the same files as in one process."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo.evaluation import lr_search
 from zoo.evaluation.dispatch import UNTRAINED_ROLES
 from zoo.evaluation.presets import EvalPreset
 from zoo.evaluation.progress import EvalListener, PlainListener
-from zoo.registry import LanguageSpec
+from zoo.models import ModelRef
+from zoo.registry import LanguageSpec, TaskSpec
+
+if TYPE_CHECKING:
+    from zoo.evaluation.runner import _ModelIdentity
 
 
-def search_trials(
-    spec: LanguageSpec, preset: EvalPreset, todo: list[tuple[int, str, tuple]]
-) -> list[tuple[int, str, tuple]]:
-    """The learning-rate trials not yet stored of every (model, task) in ``todo``, as work items (plan index
-    -1) whose run arguments (:func:`zoo.evaluation.runner.evaluate`'s) end with the trial's rate."""
-    if len(preset.search_grid) < 2:
-        return []
+@dataclass(frozen=True)
+class RunItem:
+    """One fine-tuning run of ``zoo eval``: a seed's record of (model, task), or, with ``trial_rate``, one
+    learning-rate trial of seed 0's search (``index`` -1: not a record of the plan)."""
+
+    index: int  # position in the evaluation's plan of (model, task, seed)
+    label: str  # "model · task · seed N", as the progress lines print it
+    spec: LanguageSpec
+    model: ModelRef
+    ident: _ModelIdentity  # the model's revision and parameter counts, computed once
+    task: TaskSpec
+    seed: int
+    preset: EvalPreset
+    force: bool
+    runtimes: tuple[str, ...] = ()  # runtimes to score the head through as well (runtime check)
+    trial_rate: float | None = None
+
+
+RunOne = Callable[[RunItem], tuple[Path, dict[str, Any]]]
+
+
+def search_trials(items: list[RunItem]) -> list[RunItem]:
+    """The learning-rate trials not yet stored of every (model, task) in ``items``, as items of their own."""
     trials, seen = [], set()
-    for _, _, args in todo:
-        _, model, ident, task, _, _, force, runtimes = args
-        if model.role in UNTRAINED_ROLES or (id(model), task.name) in seen:
+    for item in items:
+        model, task, preset = item.model, item.task, item.preset
+        if len(preset.search_grid) < 2 or model.role in UNTRAINED_ROLES or (id(model), task.name) in seen:
             continue
         seen.add((id(model), task.name))
         where = lr_search.search_path(
-            spec.code, model.id, ident.revision, task.name, task.version, preset.name
+            item.spec.code, model.id, item.ident.revision, task.name, task.version, preset.name
         )
         for rate in lr_search.missing_rates(where, preset.search_grid):
             label = f"{model.id} · {task.name} · seed 0 · lr {rate:g} (search)"
-            trials.append((-1, label, (spec, model, ident, task, 0, preset, force, runtimes, rate)))
+            trials.append(dataclasses.replace(item, index=-1, label=label, seed=0, trial_rate=rate))
     return trials
 
 
 def run_parallel(
-    run_one: Callable[..., tuple[Path, dict[str, Any]]],
-    todo: list[tuple[int, str, tuple]],
+    run_one: RunOne,
+    items: list[RunItem],
     jobs: int,
     listener: EvalListener,
     done: dict[int, tuple[Path, dict[str, Any], bool]],
 ) -> None:
-    """Run ``run_one(*args)`` for each item of ``todo`` in up to ``jobs`` worker processes (the CPUs split
-    evenly among the workers; ``run_one`` must be a module-level function, pickled by name); the first failure
-    cancels what has not started. Items of plan index -1 are learning-rate trials."""
-    if not todo:
+    """Run ``run_one(item)`` for each item in up to ``jobs`` worker processes (the CPUs split evenly among the
+    workers; ``run_one`` must be a module-level function, pickled by name); the first failure cancels what has
+    not started. A record's result goes into ``done`` under its plan index; a trial's only to the listener."""
+    if not items:
         return
     import multiprocessing
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
-    for _, _, args in todo:
-        args[2].info()  # load each model once here, not once per worker
-    jobs = min(jobs, len(todo))
+    for item in items:
+        item.ident.info()  # load each model once here, not once per worker
+    jobs = min(jobs, len(items))
     threads = max(1, (os.cpu_count() or 1) // jobs)
     pool = ProcessPoolExecutor(
         max_workers=jobs,
@@ -66,26 +88,24 @@ def run_parallel(
     )
     try:
         plain = isinstance(listener, PlainListener)  # a log, not a terminal: workers print their epochs too
-        futures = {
-            pool.submit(_run_in_worker, run_one, label, plain, *args): (i, label) for i, label, args in todo
-        }
+        futures = {pool.submit(_run_in_worker, run_one, item, plain): item for item in items}
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
             for fut in finished:
-                i, label = futures[fut]
+                item = futures[fut]
                 path, record = fut.result()  # re-raises the worker's error
-                if i < 0:
-                    listener.trial_finished(label, record)
+                if item.trial_rate is not None:
+                    listener.trial_finished(item.label, record)
                     continue
-                done[i] = (path, record, False)
-                listener.run_finished(label, record, skipped=False)
+                done[item.index] = (path, record, False)
+                listener.run_finished(item.label, record, skipped=False)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_in_worker(run_one: Callable, label: str, plain: bool, *args: Any) -> tuple[Path, dict[str, Any]]:
-    """``run_one(*args)`` in a worker process; with ``plain``, one log line per epoch on stderr (as the
+def _run_in_worker(run_one: RunOne, item: RunItem, plain: bool) -> tuple[Path, dict[str, Any]]:
+    """``run_one(item)`` in a worker process; with ``plain``, one log line per epoch on stderr (as the
     parent's :class:`PlainListener` prints them in one process)."""
     if plain:
         import sys
@@ -93,9 +113,9 @@ def _run_in_worker(run_one: Callable, label: str, plain: bool, *args: Any) -> tu
         from zoo.evaluation.finetune import EPOCH_LISTENER
 
         lines = PlainListener(lambda m: print(m, file=sys.stderr, flush=True))
-        lines.label = label
+        lines.label = item.label
         EPOCH_LISTENER.set(lines.epoch)
-    return run_one(*args)
+    return run_one(item)
 
 
 def _init_worker(threads: int) -> None:

@@ -37,7 +37,7 @@ from typing import Any
 from zoo.errors import UsageError, ZooError
 from zoo.evaluation import lr_search
 from zoo.evaluation.dispatch import UNTRAINED_ROLES, checks_runtimes, model_seeds, peer_module, run_task
-from zoo.evaluation.parallel import run_parallel, search_trials
+from zoo.evaluation.parallel import RunItem, run_parallel, search_trials
 from zoo.evaluation.presets import EvalPreset
 from zoo.evaluation.progress import EvalListener
 from zoo.evaluation.types import TaskRun
@@ -145,7 +145,7 @@ def evaluate(
     identities = {id(m): _ModelIdentity(m) for m in models}
     checked, notes = _runtime_plan(spec, models, tasks, identities, runtime_check)
     done: dict[int, tuple[Path, dict[str, Any], bool]] = {}  # plan index -> (record file, record, skipped)
-    todo: list[tuple[int, str, tuple]] = []  # (plan index, label, _run_one arguments)
+    todo: list[RunItem] = []
     fields = dataclasses.asdict(preset)
     stale: list[tuple[Path, list[str]]] = []  # records of this preset name made with other fields
     unchecked = 0  # existing records, skipped, without the runtime check asked for
@@ -157,7 +157,7 @@ def evaluate(
         existing = None if force else find_record(key)
         runtimes = checked.get(id(model), ()) if checks_runtimes(model, task) else ()
         if existing is None:
-            todo.append((i, label, (spec, model, ident, task, seed, preset, force, runtimes)))
+            todo.append(RunItem(i, label, spec, model, ident, task, seed, preset, force, runtimes))
         elif changed := _changed_fields(existing, fields):
             stale.append((key.path(), changed))
         else:
@@ -176,16 +176,16 @@ def evaluate(
     if jobs > 1 and todo:
         # first the learning-rate trials (each a seed-0 run at one rate, all at once), then every seed:
         # seed 0's record is its chosen trial, the other seeds train at the chosen rate
-        run_parallel(_run_one, search_trials(spec, preset, todo), jobs, listener, done)
+        run_parallel(_run_one, search_trials(todo), jobs, listener, done)
         run_parallel(_run_one, todo, jobs, listener, done)
     else:
         token = EPOCH_LISTENER.set(listener.epoch)
         try:
-            for i, label, args in todo:
-                listener.run_started(label)
-                path, record = _run_one(*args)
-                done[i] = (path, record, False)
-                listener.run_finished(label, record, skipped=False)
+            for item in todo:
+                listener.run_started(item.label)
+                path, record = _run_one(item)
+                done[item.index] = (path, record, False)
+                listener.run_finished(item.label, record, skipped=False)
         finally:
             EPOCH_LISTENER.reset(token)
     if unchecked:
@@ -241,19 +241,11 @@ def _changed_fields(record: dict[str, Any], fields: dict[str, Any]) -> list[str]
     return changed + [f"{k} {recorded[k]!r} (no longer a field)" for k in sorted(set(recorded) - set(fields))]
 
 
-def _run_one(
-    spec: LanguageSpec,
-    model: ModelRef,
-    ident: _ModelIdentity,
-    task: TaskSpec,
-    seed: int,
-    preset: EvalPreset,
-    force: bool,
-    runtimes: tuple[str, ...] = (),
-    trial_rate: float | None = None,
-) -> tuple[Path, dict[str, Any]]:
-    """One seed's record of (model, task); with ``trial_rate``, only that learning-rate trial of the search
-    (stored in the search file; returns its path and the stored trial)."""
+def _run_one(item: RunItem) -> tuple[Path, dict[str, Any]]:
+    """One seed's record of (model, task); with ``item.trial_rate``, only that learning-rate trial of the
+    search (stored in the search file; returns its path and the stored trial)."""
+    spec, model, ident, task, seed = item.spec, item.model, item.ident, item.task, item.seed
+    preset, force, runtimes, trial_rate = item.preset, item.force, item.runtimes, item.trial_rate
     info = ident.info()
     target = RecordKey(
         "eval", spec.code, model.id, ident.revision, task.name, task.version, seed, preset=preset.name
