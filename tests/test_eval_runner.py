@@ -165,13 +165,10 @@ class _Interrupt(EvalListener):
     """Presses Ctrl-C during the first epoch of the run whose label contains ``when``."""
 
     def __init__(self, when: str):
-        self.when, self.current = when, ""
+        self.when = when
 
-    def run_started(self, label):
-        self.current = label
-
-    def epoch(self, epoch, score, elapsed_s):
-        if self.when in self.current:
+    def epoch(self, label, epoch, score, elapsed_s):
+        if self.when in label:
             raise KeyboardInterrupt
 
 
@@ -221,6 +218,7 @@ def test_parallel_jobs_run_the_learning_rate_trials_at_once(env, tiny_model, mon
     _zoo("eval", "--lang", "xh", "--model", str(tiny_model), "--tasks", "afrixnli", "--preset", "smoke",
          "--set", grid, "--seeds", "2", "--jobs", "2")  # fmt: skip
     log = capfd.readouterr().err  # not a terminal: plain lines, unwrapped, the workers' epochs among them
+    assert log.count(" · epoch 1: select ") == 3  # the two trials' and seed 1's, each printed once
     two = load_records("xh", kind="eval")
     assert len(two) == 2 and [r["seed"] for r in sorted(two, key=lambda r: r["seed"])] == [0, 1]
     two = sorted(two, key=lambda r: r["seed"])

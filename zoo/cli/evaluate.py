@@ -84,17 +84,14 @@ def eval_cmd(
             bar = progress.add_task("eval", total=0)
 
             class Listener(EvalListener):
-                label = ""
-
                 def start(self, total: int) -> None:
                     progress.update(bar, total=total)
 
                 def run_started(self, label: str) -> None:
-                    self.label = label
                     progress.update(bar, description=label)
 
-                def epoch(self, epoch: int, score: float, elapsed_s: float) -> None:
-                    progress.update(bar, description=f"{self.label} · epoch {epoch}: {score:.1f}")
+                def epoch(self, label: str, epoch: int, score: float, elapsed_s: float) -> None:
+                    progress.update(bar, description=f"{label} · epoch {epoch}: {score:.1f}")
 
                 def trial_finished(self, label: str, trial) -> None:
                     progress.console.print(trial_line(label, trial))

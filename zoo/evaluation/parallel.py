@@ -1,12 +1,15 @@
 """Several fine-tuning runs at once (``zoo eval --jobs N``): each in a spawned worker process with the CPUs
 split evenly among the workers. The learning-rate trials of seed 0 (:mod:`zoo.evaluation.lr_search`) run as
 work items of their own before the seeds, so a search does not hold every other run back. Records and trials
-are the same files as in one process."""
+are the same files as in one process. Workers send each finished epoch to the parent through a queue, and
+the parent's listener shows it (a progress bar in a terminal, a log line otherwise), as in one process."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from zoo.evaluation import lr_search
 from zoo.evaluation.dispatch import UNTRAINED_ROLES
 from zoo.evaluation.presets import EvalPreset
-from zoo.evaluation.progress import EvalListener, PlainListener
+from zoo.evaluation.progress import EvalListener
 from zoo.models import ModelRef
 from zoo.registry import LanguageSpec, TaskSpec
 
@@ -80,15 +83,15 @@ def run_parallel(
         item.ident.info()  # load each model once here, not once per worker
     jobs = min(jobs, len(items))
     threads = max(1, (os.cpu_count() or 1) // jobs)
+    context = multiprocessing.get_context("spawn")
+    epochs = context.Queue()  # (label, epoch, select score, seconds) from the workers
+    shown = threading.Thread(target=_show_epochs, args=(epochs, listener), daemon=True)
+    shown.start()
     pool = ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(threads,),
+        max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(threads, epochs)
     )
     try:
-        plain = isinstance(listener, PlainListener)  # a log, not a terminal: workers print their epochs too
-        futures = {pool.submit(_run_in_worker, run_one, item, plain): item for item in items}
+        futures = {pool.submit(_run_in_worker, run_one, item): item for item in items}
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
@@ -101,24 +104,35 @@ def run_parallel(
                 done[item.index] = (path, record, False)
                 listener.run_finished(item.label, record, skipped=False)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)  # a worker flushes its queued epochs before it exits
+        epochs.put(None)
+        shown.join()
 
 
-def _run_in_worker(run_one: RunOne, item: RunItem, plain: bool) -> tuple[Path, dict[str, Any]]:
-    """``run_one(item)`` in a worker process; with ``plain``, one log line per epoch on stderr (as the
-    parent's :class:`PlainListener` prints them in one process)."""
-    if plain:
-        import sys
-
-        from zoo.evaluation.finetune import EPOCH_LISTENER
-
-        lines = PlainListener(lambda m: print(m, file=sys.stderr, flush=True))
-        lines.label = item.label
-        EPOCH_LISTENER.set(lines.epoch)
-    return run_one(item)
+def _show_epochs(epochs: Any, listener: EvalListener) -> None:
+    """The parent's thread that hands the workers' epochs to the listener, until ``None``."""
+    while (message := epochs.get()) is not None:
+        listener.epoch(*message)
 
 
-def _init_worker(threads: int) -> None:
+_EPOCHS: Any = None  # in a worker: the queue to the parent
+
+
+def _init_worker(threads: int, epochs: Any) -> None:
+    global _EPOCHS
     import torch
 
     torch.set_num_threads(threads)
+    _EPOCHS = epochs
+
+
+def _run_in_worker(run_one: RunOne, item: RunItem) -> tuple[Path, dict[str, Any]]:
+    """``run_one(item)`` in a worker process, its epochs sent to the parent."""
+    from zoo.evaluation.finetune import EPOCH_LISTENER
+
+    EPOCH_LISTENER.set(functools.partial(_send_epoch, item.label))
+    return run_one(item)
+
+
+def _send_epoch(label: str, epoch: int, score: float, elapsed_s: float) -> None:
+    _EPOCHS.put((label, epoch, score, elapsed_s))

@@ -13,7 +13,9 @@ class EvalListener:
 
     def run_started(self, label: str) -> None: ...
 
-    def epoch(self, epoch: int, score: float, elapsed_s: float) -> None: ...
+    def epoch(self, label: str, epoch: int, score: float, elapsed_s: float) -> None:
+        """Run ``label`` finished an epoch: its select score, seconds since the run began (with ``--jobs``,
+        the runs' epochs arrive interleaved, each with its label)."""
 
     def run_finished(self, label: str, record: dict[str, Any] | None, skipped: bool) -> None: ...
 
@@ -48,19 +50,17 @@ class PlainListener(EvalListener):
     """Progress as plain log lines (for logs that are not a terminal: nohup, CI, a cluster job)."""
 
     def __init__(self, echo):
-        self.echo, self.label, self.total, self.n = echo, "", 0, 0
+        self.echo, self.total, self.n = echo, 0, 0
 
     def start(self, total: int) -> None:
         self.total = total
 
     def run_started(self, label: str) -> None:
-        self.label = label
         self.echo(f"[{time.strftime('%H:%M:%S')}] start {label} ({self.n + 1}/{self.total})")
 
-    def epoch(self, epoch: int, score: float, elapsed_s: float) -> None:
+    def epoch(self, label: str, epoch: int, score: float, elapsed_s: float) -> None:
         self.echo(
-            f"[{time.strftime('%H:%M:%S')}] {self.label} · epoch {epoch}: select {score:.2f} "
-            f"({elapsed_s:.0f} s)"
+            f"[{time.strftime('%H:%M:%S')}] {label} · epoch {epoch}: select {score:.2f} ({elapsed_s:.0f} s)"
         )
 
     def trial_finished(self, label: str, trial: dict[str, Any]) -> None:

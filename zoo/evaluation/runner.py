@@ -24,6 +24,7 @@ says how many of those have no check (``force`` recomputes them with it).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import shutil
@@ -179,15 +180,15 @@ def evaluate(
         run_parallel(_run_one, search_trials(todo), jobs, listener, done)
         run_parallel(_run_one, todo, jobs, listener, done)
     else:
-        token = EPOCH_LISTENER.set(listener.epoch)
-        try:
-            for item in todo:
-                listener.run_started(item.label)
+        for item in todo:
+            listener.run_started(item.label)
+            token = EPOCH_LISTENER.set(functools.partial(listener.epoch, item.label))
+            try:
                 path, record = _run_one(item)
-                done[item.index] = (path, record, False)
-                listener.run_finished(item.label, record, skipped=False)
-        finally:
-            EPOCH_LISTENER.reset(token)
+            finally:
+                EPOCH_LISTENER.reset(token)
+            done[item.index] = (path, record, False)
+            listener.run_finished(item.label, record, skipped=False)
     if unchecked:
         notes.append(f"runtime check: {unchecked} run(s) were skipped (their records exist) without a check "
                      "of every runtime asked for; --force recomputes them with it")
