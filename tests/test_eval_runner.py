@@ -188,22 +188,40 @@ def test_interrupted_run_keeps_finished_records_and_resumes(env, tiny_model):
     assert len(summary.written) == 1 and "seed1" in summary.written[0].name
 
 
+class _Events(EvalListener):
+    """Keeps the order of the epochs and finished runs it is told of."""
+
+    def __init__(self):
+        self.events: list[tuple[str, str]] = []
+
+    def epoch(self, label, epoch, score, elapsed_s):
+        self.events.append(("epoch", label))
+
+    def run_finished(self, label, record, skipped):
+        self.events.append(("done", label))
+
+
 def test_parallel_jobs_write_the_same_records_as_one_process(env, tiny_model, monkeypatch, tmp_path):
     spec = get_language("xh")
     [model] = resolve_models(spec, [str(tiny_model)])
     tasks, preset = [spec.task("afrixnli")], get_preset("smoke")
-    summaries = {}
+    summaries, listener = {}, _Events()
     for jobs in (1, 2):
         monkeypatch.setenv("ZOO_WORK_DIR", str(tmp_path / f"jobs{jobs}"))
-        summaries[jobs] = evaluate(spec, [model], tasks, [0, 1], preset, jobs=jobs)
+        summaries[jobs] = evaluate(spec, [model], tasks, [0, 1, 2], preset, jobs=jobs,
+                                   listener=listener if jobs == 2 else None)  # fmt: skip
     one, two = summaries[1], summaries[2]
-    assert [p.name for p in two.written] == [p.name for p in one.written] and len(one.written) == 2
-    assert [r["seed"] for r in two.records] == [0, 1]  # plan order, whichever finished first
+    assert [p.name for p in two.written] == [p.name for p in one.written] and len(one.written) == 3
+    assert [r["seed"] for r in two.records] == [0, 1, 2]  # plan order, whichever finished first
     assert {r["environment"]["torch_threads"] for r in two.records} == {max(1, (os.cpu_count() or 1) // 2)}
     for a, b in zip(one.records, two.records, strict=True):
         assert b["scores"] == pytest.approx(a["scores"], abs=0.5)
-    again = evaluate(spec, [model], tasks, [0, 1], preset, jobs=2)
-    assert not again.written and len(again.skipped) == 2
+    # each run is reported when it ends: 3 runs on 2 workers, so a run ends before the third one's epoch
+    kinds = [kind for kind, _ in listener.events]
+    assert kinds.count("epoch") == 3 and kinds.count("done") == 3
+    assert kinds.index("done") < len(kinds) - 1 - kinds[::-1].index("epoch")
+    again = evaluate(spec, [model], tasks, [0, 1, 2], preset, jobs=2)
+    assert not again.written and len(again.skipped) == 3
 
 
 def test_parallel_jobs_run_the_learning_rate_trials_at_once(env, tiny_model, monkeypatch, tmp_path, capfd):

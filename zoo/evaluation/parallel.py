@@ -77,7 +77,7 @@ def run_parallel(
     if not items:
         return
     import multiprocessing
-    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     for item in items:
         item.ident.info()  # load each model once here, not once per worker
@@ -94,7 +94,8 @@ def run_parallel(
         futures = {pool.submit(_run_in_worker, run_one, item): item for item in items}
         pending = set(futures)
         while pending:
-            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            # each run as it ends (FIRST_EXCEPTION would wait for all of them unless one fails)
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
                 item = futures[fut]
                 path, record = fut.result()  # re-raises the worker's error
