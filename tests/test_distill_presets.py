@@ -216,3 +216,64 @@ def test_the_budget_is_refitted_once_from_the_measured_step_time(tmp_path):
     state = TrainerState(global_step=10, max_steps=100)
     late.on_step_end(args, state, TrainerControl(), lr_scheduler=None, optimizer=None)
     assert state.max_steps == 100 and late.note is None
+
+
+def test_the_refit_does_not_time_the_sessions_first_steps(tmp_path):
+    import time
+
+    from transformers import TrainerControl, TrainerState, TrainingArguments
+
+    from zoo.distill.stopping import BudgetRefit, RefitPlan, WallClockCap
+
+    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none")
+    cap = WallClockCap(1000.0, prior_wall_s=999.0, started=time.monotonic())  # 1 s left
+    refit = BudgetRefit(cap, at_step=10, plan=RefitPlan(200, tmp_path, True, None))
+    state = TrainerState(global_step=0, max_steps=100)
+    opt, sched = _linear_schedule(100, 10)
+    refit.on_train_begin(args, state, TrainerControl())
+    for step in range(1, 11):
+        if step == 1:
+            time.sleep(0.5)  # a slow first step (a GPU's lazy start): timed, 0.05 s a step would fit 18 more
+        state.global_step = step
+        refit.on_step_end(args, state, TrainerControl(), lr_scheduler=sched, optimizer=opt)
+    assert refit.warm_step() == 2  # the first 20 % of steps 0-10
+    assert state.max_steps == 200  # steps 2-10 took microseconds: the uncut ceiling fits
+    assert "measured over steps 2-10" in refit.note
+
+
+def test_the_budget_is_refitted_at_later_checkpoints_when_the_pace_changes(tmp_path, monkeypatch):
+    import json
+    import types
+
+    from transformers import TrainerControl, TrainerState, TrainingArguments
+
+    from zoo.distill import stopping
+
+    now = [0.0]
+    monkeypatch.setattr(stopping, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none")
+    cap = stopping.WallClockCap(100.0, prior_wall_s=0.0, started=0.0)
+    refit = stopping.BudgetRefit(cap, 10, stopping.RefitPlan(1000, tmp_path, True, None), every=10)
+    state = TrainerState(global_step=0, max_steps=100)
+    opt, sched = _linear_schedule(100, 0)
+    refit.on_train_begin(args, state, TrainerControl())
+    budgets = {}
+    for step in range(1, 31):
+        now[0] += 1.0 if step <= 10 else 0.25  # a slow start (a GPU's), then four times faster
+        opt.step(), sched.step()
+        state.global_step = step
+        refit.on_step_end(args, state, TrainerControl(), lr_scheduler=sched, optimizer=opt)
+        budgets[step] = state.max_steps
+    # step 10: 1 s a step over steps 2-10, 90 s left: 10 + floor(0.9 x 90 / 1) = 91
+    assert budgets[10] == 91
+    # step 20: 0.25 s a step over steps 10-20, 87.5 s left: 20 + 315 = 335, more than 10 % above 91
+    assert budgets[20] == 335
+    # step 30: 30 + floor(0.9 x 85 / 0.25) = 336, within 10 % of 335: the schedule is left alone
+    assert budgets[30] == 335
+    assert opt.param_groups[0]["lr"] == pytest.approx((335 - 30) / (335 - 3))
+    assert refit.note == (
+        "refitted at step 10 from 100 to 91 steps: 0.9 x 90 s left / 1.00 s a step "
+        "(measured over steps 2-10); 1 more refit(s), the last refitted at step 20 from 91 to 335 steps: "
+        "0.9 x 88 s left / 0.25 s a step (measured over steps 10-20)"
+    )
+    assert json.loads((tmp_path / stopping.BUDGET_FILE).read_text())["budget"] == 335

@@ -130,8 +130,8 @@ class CpuPreset(Preset):
     including preparation, held-out loss 2.630 -> 1.007 and still falling (stop reason ``budget``). The
     preset's own 3-epoch, fitted-to-cap schedule ran once, with ``init_layers=teacher`` and
     ``hidden_loss_weight=1``, on a 2-core AMD EPYC (README "Session 8"): the probe's 1.49 s a step fitted
-    1,712 steps, training took 2.5 s a step, and the cap stopped it at step 1,195 (the refit at the first
-    checkpoint, added after that run, fits the budget to the measured step time). On a 2-core AMD EPYC with
+    1,712 steps, training took 2.5 s a step, and the cap stopped it at step 1,195 (the refits at the
+    checkpoints, added after that run, fit the budget to the measured step time). On a 2-core AMD EPYC with
     AVX512-BF16 (README "Sessions 10-11") the probe chose bf16 (0.75 vs 1.32 s a step), the whole budget
     fitted the cap, and the run stopped on a **plateau** at step 2,300 (best held-out loss 0.507 at 2,150)
     after 2,521 s, 42 min 39 s for the whole command; that student keeps 98.5 % of the teacher's MasakhaPOS

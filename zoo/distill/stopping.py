@@ -3,8 +3,8 @@
 - The budget (:func:`budget_steps`) is the smaller of the preset's ``max_steps`` and ``max_epochs`` epochs
   of the training sequences; the Trainer gets it as ``max_steps``, so the learning-rate schedule decays
   over it. With ``fit_budget_to_cap`` (:func:`fit_to_cap`) the budget is cut, once, to the steps that fit
-  in the wall-clock cap at the probed step time, so the schedule decays to its end before the cap; at the
-  first checkpoint step :class:`BudgetRefit` fits it again from the step time measured in training.
+  in the wall-clock cap at the probed step time, so the schedule decays to its end before the cap; at
+  each checkpoint step :class:`BudgetRefit` fits it again from the step time measured in training.
 - A plateau is transformers' :class:`~transformers.EarlyStoppingCallback` (reused as is): ``patience``
   held-out evaluations in a row whose loss is not lower than the best by more than ``min_delta``. Its
   counter is saved in every checkpoint and restored on resume.
@@ -158,7 +158,7 @@ def callbacks(
     p: Preset, prior_wall_s: float, started: float, refit: RefitPlan | None = None
 ) -> list[TrainerCallback]:
     """The Trainer callbacks that stop ``p``'s run early: early stopping and the wall-clock cap; with
-    ``refit`` the budget is fitted again to the cap at the first checkpoint step (:class:`BudgetRefit`)."""
+    ``refit`` the budget is fitted again to the cap at each checkpoint step (:class:`BudgetRefit`)."""
     out: list[TrainerCallback] = []
     if p.patience is not None:
         out.append(EarlyStoppingCallback(p.patience, p.min_delta))
@@ -195,51 +195,89 @@ class WallClockCap(TrainerCallback):
 
 
 REFIT_MARGIN = 0.9  # the measured step time includes evaluations and saves; the margin is for the last ones
+REFIT_TOLERANCE = 0.1  # a refit after the first changes the budget only by more than this share of it
+# the share of a session's steps before the refit step left untimed: lazy starts, allocation, kernel choice
+WARMUP_SHARE = 0.2
 
 
 class BudgetRefit(TrainerCallback):
-    """Fit the budget to the wall cap again, once, at step ``at_step`` (the first checkpoint), from the step
-    time measured in this session so far, and re-space the learning-rate schedule over the new budget.
+    """Fit the budget to the wall cap again at every checkpoint step from ``at_step`` (the first) on, from
+    the step time measured since the last one, and re-space the learning-rate schedule over the new budget.
 
     The probe (:func:`fit_to_cap`) times the fastest step of one median-length batch without the optimiser,
     evaluations and saves: on a 2-core AMD EPYC it said 1.49 s a step where quiet training took 2.5 s, so
-    the cap stopped the run at 70 % of its fitted budget (README "Session 8"). The refit may cut the
-    budget or raise it up to ``ceiling`` (the uncut budget, within the epochs the Trainer planned). It is
-    kept in ``budget.json`` before the checkpoint of that step is saved, so a resumed run (always from that
-    checkpoint or a later one) builds the same schedule; a session that started after ``at_step`` does not
-    refit.
+    the cap stopped the run at 70 % of its fitted budget (README "Session 8"). A refit may cut the budget
+    or raise it up to ``ceiling`` (the uncut budget, within the epochs the Trainer planned). The first one
+    (at ``at_step``) applies any change; later ones only a change of more than :data:`REFIT_TOLERANCE` of
+    the budget, so the schedule is not re-spaced for noise. Each is kept in ``budget.json`` before the
+    checkpoint of its step is saved, so a resumed run builds the schedule of its checkpoint or a later one.
+
+    A session's first steps are not timed (:data:`WARMUP_SHARE`), and the pace is re-measured at each
+    checkpoint because a GPU's lazy start lasts dozens of steps: on an H200, one cpu-preset run measured
+    0.27 s a step over steps 10-50 and then ran 0.115 s a step, so a single refit at step 50 cut 2,364
+    steps to 258 and ended them in 62 s of a 100-s cap (README "Session 16").
     """
 
-    def __init__(self, cap: WallClockCap, at_step: int, plan: RefitPlan):
+    def __init__(self, cap: WallClockCap, at_step: int, plan: RefitPlan, every: int | None = None):
         self.cap, self.at_step, self.plan = cap, at_step, plan
-        self.began: tuple[float, int] | None = None
-        self.note: str | None = None  # both fits, as budget.json and the record keep them; None: no refit
+        self.every = every or at_step  # steps between refits after the first
+        self.first_step: int | None = None  # the session's first step; set when training begins
+        self.began: tuple[float, int] | None = None  # (time, step) from which the steps are timed
+        self.refits: list[str] = []  # this session's applied refits, as the note says them
+        self.note: str | None = None  # the fits, as budget.json and the record keep them; None: no refit
 
     def on_train_begin(self, args, state, control, **kwargs):
-        self.began = (time.monotonic(), state.global_step)
+        self.first_step, self.began = state.global_step, None
+
+    def is_refit_step(self, step: int) -> bool:
+        return step >= self.at_step and (step - self.at_step) % self.every == 0
+
+    def warm_step(self) -> int:
+        """The step whose end starts the timing: after the first :data:`WARMUP_SHARE` of the session's steps
+        to its first refit step (at least one)."""
+        assert self.first_step is not None
+        first = self.first_step + 1
+        while not self.is_refit_step(first):
+            first += 1
+        return self.first_step + max(1, math.ceil(WARMUP_SHARE * (first - self.first_step)))
 
     def on_step_end(self, args, state, control, lr_scheduler=None, optimizer=None, **kwargs):
-        if self.began is None or state.global_step != self.at_step or self.began[1] >= self.at_step:
+        step = state.global_step
+        if self.first_step is not None and self.began is None and step == self.warm_step():
+            self.began = (time.monotonic(), step)
+        if self.began is None or not self.is_refit_step(step) or self.began[1] >= step:
             return control
-        from zoo.fileio import write_json_atomic
-
         t0, step0 = self.began
-        s_per_step = agree((time.monotonic() - t0) / (state.global_step - step0), args)
+        self.began = (time.monotonic(), step)  # the next refit times from here, this evaluation included
+        s_per_step = agree((self.began[0] - t0) / (step - step0), args)
         left = self.cap.max_wall_s - agree(self.cap.wall_s(), args)
-        fits = state.global_step + math.floor(REFIT_MARGIN * max(0.0, left) / s_per_step)
-        budget = max(state.global_step, min(self.plan.ceiling, fits))
-        if budget == state.max_steps or not respace_schedule(lr_scheduler, optimizer, budget):
+        fits = step + math.floor(REFIT_MARGIN * max(0.0, left) / s_per_step)
+        budget = max(step, min(self.plan.ceiling, fits))
+        tolerance = 0 if step == self.at_step else REFIT_TOLERANCE * state.max_steps
+        if abs(budget - state.max_steps) <= tolerance:
             return control
-        refit = (
-            f"refitted at step {state.global_step} from {state.max_steps:,} to {budget:,} steps: "
-            f"{REFIT_MARGIN} x {left:,.0f} s left / {s_per_step:.2f} s a step (measured)"
+        if not respace_schedule(lr_scheduler, optimizer, budget):
+            return control
+        self.refits.append(
+            f"refitted at step {step} from {state.max_steps:,} to {budget:,} steps: "
+            f"{REFIT_MARGIN} x {left:,.0f} s left / {s_per_step:.2f} s a step "
+            f"(measured over steps {step0}-{step})"
             + (f", at most {self.plan.ceiling:,}" if fits > self.plan.ceiling else "")
         )
-        self.note = f"{self.plan.fit_note}; {refit}" if self.plan.fit_note else refit
         state.max_steps = budget
+        self.note = self._note()
         if self.plan.main:
+            from zoo.fileio import write_json_atomic
+
             write_json_atomic(self.plan.run_dir / BUDGET_FILE, {"budget": budget, "note": self.note})
         return control
+
+    def _note(self) -> str:
+        """The first fit's note, this session's first refit and, when there were more, the last one."""
+        parts = [self.plan.fit_note, self.refits[0]]
+        if len(self.refits) > 1:
+            parts.append(f"{len(self.refits) - 1} more refit(s), the last {self.refits[-1]}")
+        return "; ".join(p for p in parts if p)
 
 
 def respace_schedule(scheduler, optimizer, total: int) -> bool:
