@@ -64,8 +64,11 @@ def load(path: Path) -> dict[str, Any]:
 
 def chosen_rate(path: Path, grid: tuple[float, ...]) -> float | None:
     """The winning rate once every rate of ``grid`` has been tried, else None."""
-    data = load(path)
-    trials = data["trials"]
+    return _winner(load(path)["trials"], grid)
+
+
+def _winner(trials: dict[str, Any], grid: tuple[float, ...]) -> float | None:
+    """:func:`chosen_rate` of stored ``trials``: the best select score, ties to the first rate of ``grid``."""
     if any(rate_key(r) not in trials for r in grid):
         return None
     return max(grid, key=lambda r: (trials[rate_key(r)]["select_best"], -grid.index(r)))
@@ -119,19 +122,23 @@ def run_search(
     search summary)``. Ties go to the first rate of the grid."""
     for rate in missing_rates(path, grid):
         run_trial(path, grid, rate, train, keep_files)
-    search = summary(path, grid)
+    trials = load(path)["trials"]
+    search = _summary(trials, grid)
     chosen = search["chosen"]
     assert chosen is not None
-    return chosen, load(path)["trials"][rate_key(chosen)], search
+    return chosen, trials[rate_key(chosen)], search
 
 
 def summary(path: Path, grid: tuple[float, ...]) -> dict[str, Any]:
     """What every record of the search says: the grid, each rate's best select score, the winner."""
-    trials = load(path)["trials"]
+    return _summary(load(path)["trials"], grid)
+
+
+def _summary(trials: dict[str, Any], grid: tuple[float, ...]) -> dict[str, Any]:
     return {
         "grid": list(grid),
         "select_best": {rate_key(r): round(trials[rate_key(r)]["select_best"], 4) for r in grid},
         "run_wall_s": {rate_key(r): trials[rate_key(r)]["details"].get("run_wall_s") for r in grid},
-        "chosen": chosen_rate(path, grid),
+        "chosen": _winner(trials, grid),
         "on": "seed 0, best select-split score",
     }

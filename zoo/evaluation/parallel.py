@@ -2,7 +2,9 @@
 split evenly among the workers. The learning-rate trials of seed 0 (:mod:`zoo.evaluation.lr_search`) run as
 work items of their own before the seeds, so a search does not hold every other run back. Records and trials
 are the same files as in one process. Workers send each finished epoch to the parent through a queue, and
-the parent's listener shows it (a progress bar in a terminal, a log line otherwise), as in one process."""
+the parent's listener shows it (a progress bar in a terminal, a log line otherwise), as in one process. When
+fewer runs are left than workers, a worker still running takes the CPUs of those that ended, at its next epoch
+(session 15: a MasakhaNER seed ran 15 minutes on one thread of two while the other core sat idle)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from zoo.models import ModelRef
 from zoo.registry import LanguageSpec, TaskSpec
 
 if TYPE_CHECKING:
-    from zoo.evaluation.runner import _ModelIdentity
+    from zoo.evaluation.runner import ModelIdentity
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class RunItem:
     label: str  # "model · task · seed N", as the progress lines print it
     spec: LanguageSpec
     model: ModelRef
-    ident: _ModelIdentity  # the model's revision and parameter counts, computed once
+    ident: ModelIdentity  # the model's revision and parameter counts, computed once
     task: TaskSpec
     seed: int
     preset: EvalPreset
@@ -82,13 +84,16 @@ def run_parallel(
     for item in items:
         item.ident.info()  # load each model once here, not once per worker
     jobs = min(jobs, len(items))
-    threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context("spawn")
     epochs = context.Queue()  # (label, epoch, select score, seconds) from the workers
+    running = context.Value("i", jobs)  # runs in flight; a worker's torch threads are the CPUs over it
     shown = threading.Thread(target=_show_epochs, args=(epochs, listener), daemon=True)
     shown.start()
     pool = ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(threads, epochs)
+        max_workers=jobs,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(os.cpu_count() or 1, epochs, running),
     )
     try:
         futures = {pool.submit(_run_in_worker, run_one, item): item for item in items}
@@ -96,6 +101,7 @@ def run_parallel(
         while pending:
             # each run as it ends (FIRST_EXCEPTION would wait for all of them unless one fails)
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            running.value = max(1, min(jobs, len(pending)))
             for fut in finished:
                 item = futures[fut]
                 path, record = fut.result()  # re-raises the worker's error
@@ -117,23 +123,36 @@ def _show_epochs(epochs: Any, listener: EvalListener) -> None:
 
 
 _EPOCHS: Any = None  # in a worker: the queue to the parent
+_CPUS = 1  # in a worker: the CPUs all workers share
+_RUNNING: Any = None  # in a worker: the parent's count of runs in flight
 
 
-def _init_worker(threads: int, epochs: Any) -> None:
-    global _EPOCHS
+def _init_worker(cpus: int, epochs: Any, running: Any) -> None:
+    global _EPOCHS, _CPUS, _RUNNING
+    _EPOCHS, _CPUS, _RUNNING = epochs, cpus, running
+    take_free_cpus()
+
+
+def take_free_cpus() -> int:
+    """In a worker: set torch's threads to this run's share of the CPUs among the runs in flight (more once
+    others have ended and none waits); the threads set."""
     import torch
 
-    torch.set_num_threads(threads)
-    _EPOCHS = epochs
+    threads = max(1, _CPUS // max(1, _RUNNING.value))
+    if threads != torch.get_num_threads():
+        torch.set_num_threads(threads)
+    return threads
 
 
 def _run_in_worker(run_one: RunOne, item: RunItem) -> tuple[Path, dict[str, Any]]:
     """``run_one(item)`` in a worker process, its epochs sent to the parent."""
     from zoo.evaluation.finetune import EPOCH_LISTENER
 
+    take_free_cpus()
     EPOCH_LISTENER.set(functools.partial(_send_epoch, item.label))
     return run_one(item)
 
 
 def _send_epoch(label: str, epoch: int, score: float, elapsed_s: float) -> None:
     _EPOCHS.put((label, epoch, score, elapsed_s))
+    take_free_cpus()  # between epochs: the next one runs on the CPUs freed by runs that ended

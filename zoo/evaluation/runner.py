@@ -85,7 +85,7 @@ class EvalSummary:
     notes: list[str] = field(default_factory=list)  # what the runtime check left out, and why
 
 
-class _ModelIdentity:
+class ModelIdentity:
     """Revision (content hash) and parameter counts of a model, computed once."""
 
     def __init__(self, ref: ModelRef):
@@ -129,8 +129,9 @@ def evaluate(
     """Run every (model, task, seed) not yet in the results store (all of them with ``force``).
 
     ``jobs > 1`` runs that many fine-tuning runs at once, each in its own process with
-    ``cpu_count // jobs`` torch threads; records are the same files either way. ``runtime_check``: runtimes
-    (or ``auto``) to score NER and POS heads through as well (see the module docstring).
+    ``cpu_count // jobs`` torch threads (more between epochs once fewer runs are left than workers); records
+    are the same files either way. ``runtime_check``: runtimes (or ``auto``) to score NER and POS heads
+    through as well (see the module docstring).
     """
     from zoo.evaluation.finetune import EPOCH_LISTENER
 
@@ -143,7 +144,7 @@ def evaluate(
                 check(m, t)
     plan = [(m, t, s) for m in models for t in tasks for s in model_seeds(m, seeds)]
     listener.start(len(plan))
-    identities = {id(m): _ModelIdentity(m) for m in models}
+    identities = {id(m): ModelIdentity(m) for m in models}
     checked, notes = _runtime_plan(spec, models, tasks, identities, runtime_check)
     done: dict[int, tuple[Path, dict[str, Any], bool]] = {}  # plan index -> (record file, record, skipped)
     todo: list[RunItem] = []
@@ -204,7 +205,7 @@ def _runtime_plan(
     spec: LanguageSpec,
     models: list[ModelRef],
     tasks: list[TaskSpec],
-    identities: dict[int, _ModelIdentity],
+    identities: dict[int, ModelIdentity],
     names: Sequence[str],
 ) -> tuple[dict[int, tuple[str, ...]], list[str]]:
     """The runtimes each model's NER/POS runs are checked in (``auto`` resolved from its bench records), and
@@ -259,13 +260,16 @@ def _run_one(item: RunItem) -> tuple[Path, dict[str, Any]]:
         import torch
 
         scratch = Path(tempfile.mkdtemp(prefix=f"{slug(task.name)}-seed{run_seed}-", dir=scratch_root))
-        t0 = time.perf_counter()
+        t0, threads = time.perf_counter(), torch.get_num_threads()
         try:
             recipe = dataclasses.replace(preset, learning_rate=rate)
             run = run_task(model, task, run_seed, recipe, scratch, runtimes)
             run.details["run_wall_s"] = round(time.perf_counter() - t0, 2)
-            # the run's own threads: a seed-0 record may be written later, by another process, from its trial
-            run.details["torch_threads"] = torch.get_num_threads()
+            # the run's own threads: a seed-0 record may be written later, by another process, from its trial;
+            # under --jobs a run takes more threads between epochs once other runs have ended
+            run.details["torch_threads"] = threads
+            if torch.get_num_threads() != threads:
+                run.details["torch_threads_at_end"] = torch.get_num_threads()
             # the files leave the scratch dir before it is removed
             kept = {"predictions": run.predictions, "gold": run.gold}
             for key, path in kept.items():
