@@ -218,27 +218,33 @@ def test_the_budget_is_refitted_once_from_the_measured_step_time(tmp_path):
     assert state.max_steps == 100 and late.note is None
 
 
-def test_the_refit_does_not_time_the_sessions_first_steps(tmp_path):
-    import time
+def test_the_refit_does_not_time_the_sessions_first_steps(tmp_path, monkeypatch):
+    import types
 
     from transformers import TrainerControl, TrainerState, TrainingArguments
 
-    from zoo.distill.stopping import BudgetRefit, RefitPlan, WallClockCap
+    from zoo.distill import stopping
 
+    now = [0.0]
+    monkeypatch.setattr(stopping, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
     args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none")
-    cap = WallClockCap(1000.0, prior_wall_s=999.0, started=time.monotonic())  # 1 s left
-    refit = BudgetRefit(cap, at_step=10, plan=RefitPlan(200, tmp_path, True, None))
+    cap = stopping.WallClockCap(1000.0, prior_wall_s=999.0, started=0.0)  # 1 s left
+    refit = stopping.BudgetRefit(cap, at_step=10, plan=stopping.RefitPlan(200, tmp_path, True, None))
     state = TrainerState(global_step=0, max_steps=100)
     opt, sched = _linear_schedule(100, 10)
     refit.on_train_begin(args, state, TrainerControl())
+    assert refit.warm_at == 2  # the first 20 % of steps 0-10
     for step in range(1, 11):
-        if step == 1:
-            time.sleep(0.5)  # a slow first step (a GPU's lazy start): timed, 0.05 s a step would fit 18 more
+        # a slow first step (a GPU's lazy start), then 1 ms a step: timed from step 0, 0.051 s a step and
+        # 10 + floor(0.9 x 0.49 s left / 0.051) = 18 steps; from step 2, 0.001 s a step fits the ceiling
+        now[0] += 0.5 if step == 1 else 0.001
         state.global_step = step
         refit.on_step_end(args, state, TrainerControl(), lr_scheduler=sched, optimizer=opt)
-    assert refit.warm_step() == 2  # the first 20 % of steps 0-10
-    assert state.max_steps == 200  # steps 2-10 took microseconds: the uncut ceiling fits
+    assert state.max_steps == 200
     assert "measured over steps 2-10" in refit.note
+    resumed = stopping.BudgetRefit(cap, at_step=10, plan=stopping.RefitPlan(200, tmp_path, True, None))
+    resumed.on_train_begin(args, TrainerState(global_step=14, max_steps=100), TrainerControl())
+    assert resumed.warm_at == 16  # a session resumed at step 14: its first refit is at 20
 
 
 def test_the_budget_is_refitted_at_later_checkpoints_when_the_pace_changes(tmp_path, monkeypatch):
@@ -253,7 +259,7 @@ def test_the_budget_is_refitted_at_later_checkpoints_when_the_pace_changes(tmp_p
     monkeypatch.setattr(stopping, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
     args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none")
     cap = stopping.WallClockCap(100.0, prior_wall_s=0.0, started=0.0)
-    refit = stopping.BudgetRefit(cap, 10, stopping.RefitPlan(1000, tmp_path, True, None), every=10)
+    refit = stopping.BudgetRefit(cap, 10, stopping.RefitPlan(1000, tmp_path, True, None))
     state = TrainerState(global_step=0, max_steps=100)
     opt, sched = _linear_schedule(100, 0)
     refit.on_train_begin(args, state, TrainerControl())

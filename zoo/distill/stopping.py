@@ -214,38 +214,39 @@ class BudgetRefit(TrainerCallback):
 
     A session's first steps are not timed (:data:`WARMUP_SHARE`), and the pace is re-measured at each
     checkpoint because a GPU's lazy start lasts dozens of steps: on an H200, one cpu-preset run measured
-    0.27 s a step over steps 10-50 and then ran 0.115 s a step, so a single refit at step 50 cut 2,364
+    0.27 s a step over steps 10-50 and then ran about 0.11 s a step, so a single refit at step 50 cut 2,364
     steps to 258 and ended them in 62 s of a 100-s cap (README "Session 16").
     """
 
-    def __init__(self, cap: WallClockCap, at_step: int, plan: RefitPlan, every: int | None = None):
-        self.cap, self.at_step, self.plan = cap, at_step, plan
-        self.every = every or at_step  # steps between refits after the first
-        self.first_step: int | None = None  # the session's first step; set when training begins
+    def __init__(self, cap: WallClockCap, at_step: int, plan: RefitPlan):
+        self.cap, self.at_step, self.plan = cap, at_step, plan  # refits at at_step, 2 x at_step, ...
+        self.warm_at: int | None = None  # the step whose end starts this session's timing
         self.began: tuple[float, int] | None = None  # (time, step) from which the steps are timed
         self.refits: list[str] = []  # this session's applied refits, as the note says them
-        self.note: str | None = None  # the fits, as budget.json and the record keep them; None: no refit
 
     def on_train_begin(self, args, state, control, **kwargs):
-        self.first_step, self.began = state.global_step, None
+        """Time from the end of the session's first :data:`WARMUP_SHARE` of steps to its first refit step
+        (at least one step)."""
+        first_refit = (state.global_step // self.at_step + 1) * self.at_step
+        untimed = max(1, math.ceil(WARMUP_SHARE * (first_refit - state.global_step)))
+        self.warm_at, self.began = state.global_step + untimed, None
 
-    def is_refit_step(self, step: int) -> bool:
-        return step >= self.at_step and (step - self.at_step) % self.every == 0
-
-    def warm_step(self) -> int:
-        """The step whose end starts the timing: after the first :data:`WARMUP_SHARE` of the session's steps
-        to its first refit step (at least one)."""
-        assert self.first_step is not None
-        first = self.first_step + 1
-        while not self.is_refit_step(first):
-            first += 1
-        return self.first_step + max(1, math.ceil(WARMUP_SHARE * (first - self.first_step)))
+    @property
+    def note(self) -> str | None:
+        """The first fit's note, this session's first refit and, when there were more, the last one (as
+        ``budget.json`` and the record keep them); None while no refit changed the budget."""
+        if not self.refits:
+            return None
+        parts = [self.plan.fit_note, self.refits[0]]
+        if len(self.refits) > 1:
+            parts.append(f"{len(self.refits) - 1} more refit(s), the last {self.refits[-1]}")
+        return "; ".join(p for p in parts if p)
 
     def on_step_end(self, args, state, control, lr_scheduler=None, optimizer=None, **kwargs):
         step = state.global_step
-        if self.first_step is not None and self.began is None and step == self.warm_step():
+        if self.began is None and step == self.warm_at:
             self.began = (time.monotonic(), step)
-        if self.began is None or not self.is_refit_step(step) or self.began[1] >= step:
+        if self.began is None or step % self.at_step or self.began[1] >= step:
             return control
         t0, step0 = self.began
         self.began = (time.monotonic(), step)  # the next refit times from here, this evaluation included
@@ -265,19 +266,11 @@ class BudgetRefit(TrainerCallback):
             + (f", at most {self.plan.ceiling:,}" if fits > self.plan.ceiling else "")
         )
         state.max_steps = budget
-        self.note = self._note()
         if self.plan.main:
             from zoo.fileio import write_json_atomic
 
             write_json_atomic(self.plan.run_dir / BUDGET_FILE, {"budget": budget, "note": self.note})
         return control
-
-    def _note(self) -> str:
-        """The first fit's note, this session's first refit and, when there were more, the last one."""
-        parts = [self.plan.fit_note, self.refits[0]]
-        if len(self.refits) > 1:
-            parts.append(f"{len(self.refits) - 1} more refit(s), the last {self.refits[-1]}")
-        return "; ".join(p for p in parts if p)
 
 
 def respace_schedule(scheduler, optimizer, total: int) -> bool:

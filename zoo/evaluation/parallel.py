@@ -133,15 +133,14 @@ def _init_worker(cpus: int, epochs: Any, running: Any) -> None:
     take_free_cpus()
 
 
-def take_free_cpus() -> int:
+def take_free_cpus() -> None:
     """In a worker: set torch's threads to this run's share of the CPUs among the runs in flight (more once
-    others have ended and none waits); the threads set."""
+    others have ended and none waits)."""
     import torch
 
     threads = max(1, _CPUS // max(1, _RUNNING.value))
     if threads != torch.get_num_threads():
         torch.set_num_threads(threads)
-    return threads
 
 
 def _run_in_worker(run_one: RunOne, item: RunItem) -> tuple[Path, dict[str, Any]]:

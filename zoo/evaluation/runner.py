@@ -268,8 +268,8 @@ def _run_one(item: RunItem) -> tuple[Path, dict[str, Any]]:
             # the run's own threads: a seed-0 record may be written later, by another process, from its trial;
             # under --jobs a run takes more threads between epochs once other runs have ended
             run.details["torch_threads"] = threads
-            if torch.get_num_threads() != threads:
-                run.details["torch_threads_at_end"] = torch.get_num_threads()
+            if (at_end := torch.get_num_threads()) != threads:
+                run.details["torch_threads_at_end"] = at_end
             # the files leave the scratch dir before it is removed
             kept = {"predictions": run.predictions, "gold": run.gold}
             for key, path in kept.items():
