@@ -10,11 +10,14 @@ Each row is one ``zoo distill`` run of the language's ``--size`` student with th
 | ``emb-rel`` / ``emb-hid`` | teacher | random | 0 / 1 |
 | ``layers-rel`` / ``layers-hid`` | teacher | teacher | 0 / 1 |
 
-(``layers-*`` need a student as wide as the teacher: xs/s with the offline teacher.) Students go to
-``<study>/students/abl-<lang>-<size>-<row>`` and are scored by ``zoo eval``'s runner under ``--eval-preset``
-(default ``standard``) on ``--tasks`` with ``--seeds`` seeds; their records go to ``<study>/results``: the
-study is its own work directory, so its students stay off the language's cards and leaderboard. With
-``--with-init`` each initialisation's student *before* distillation (``<student>/init``) is scored too.
+(``layers-*`` need a student as wide as the teacher: xs/s with the offline teacher.) ``--distill-set
+FIELD=VALUE`` changes another preset field for every row alike (e.g. ``mlm_head_steps=0``: no MLM head,
+which the scores do not use); the rows' own fields and the cap are the ablation's and cannot be set so.
+Students go to ``<study>/students/abl-<lang>-<size>-<row>`` and are scored by ``zoo eval``'s runner under
+``--eval-preset`` (default ``standard``) on ``--tasks`` with ``--seeds`` seeds (``--jobs N|auto``: runs at
+once, as ``zoo eval``'s); their records go to ``<study>/results``: the study is its own work directory, so
+its students stay off the language's cards and leaderboard. With ``--with-init`` each initialisation's
+student *before* distillation (``<student>/init``) is scored too.
 
 The table (printed, and written to ``<study>/ablation.md``): why each run stopped and at which step, its
 distillation wall time, the best held-out **relation** loss (the term every row shares; the ``hid`` rows'
@@ -36,7 +39,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +64,7 @@ class Study:
     root: Path
     minutes: float
     preset: str = "cpu"
+    distill_sets: dict[str, str] = field(default_factory=dict)  # fields every row shares (--distill-set)
 
     def student_dir(self, row: str) -> Path:
         return self.root / "students" / self.model_id(row)
@@ -73,9 +77,27 @@ class Study:
         return f"abl-{self.lang}-{self.size}-{init}-init"
 
     def overrides(self, row: str) -> dict[str, str]:
-        """The preset fields a row sets (``--set`` values): its initialisation, its loss and the cap."""
-        values = {**ROWS[row], "max_wall_s": self.minutes * 60}
+        """The preset fields a row sets (``--set`` values): the shared ``--distill-set`` fields, then the
+        row's initialisation, its loss and the cap."""
+        values = {**self.distill_sets, **ROWS[row], "max_wall_s": self.minutes * 60}
         return {k: str(v) for k, v in values.items()}
+
+
+ROW_FIELDS = (*ROWS["random-rel"], "max_wall_s")  # what the ablation varies or equalises: not --distill-set's
+
+
+def parse_distill_sets(items: list[str]) -> dict[str, str]:
+    """``--distill-set FIELD=VALUE`` items -> fields; a field of the rows (or the cap) is a usage error."""
+    from zoo.errors import UsageError
+    from zoo.overrides import parse_sets
+
+    sets = parse_sets(items)
+    if taken := [k for k in sets if k in ROW_FIELDS]:
+        raise UsageError(
+            f"--distill-set {taken[0]}: the ablation's rows set this field",
+            hint=f"the rows vary {', '.join(ROW_FIELDS[:-1])}, and --minutes sets max_wall_s for every row",
+        )
+    return sets
 
 
 def parse_rows(text: str | None) -> list[str]:
@@ -93,15 +115,18 @@ def parse_rows(text: str | None) -> list[str]:
 
 def distill_row(study: Study, row: str, teacher: str | None = None) -> Path:
     """Distil one row's student (kept when finished, resumed when interrupted); its directory."""
+    from zoo.distill.presets import get_preset
     from zoo.distill.run import distill
 
     out = study.student_dir(row)
     if (out / "distillation.json").is_file():
         record = json.loads((out / "distillation.json").read_text(encoding="utf-8"))
-        cap = record["preset"]["values"]["max_wall_s"]
-        if cap != study.minutes * 60:
-            print(f"note: {out} was distilled with a {cap} s cap, not {study.minutes * 60:g} s; it is kept "
-                  "(delete the folder to distil it again)")  # fmt: skip
+        values, wanted = record["preset"]["values"], get_preset(study.preset, study.overrides(row))
+        for name in study.overrides(row):
+            now = json.loads(json.dumps(getattr(wanted, name)))  # tuples as lists, as the record stores them
+            if values.get(name) != now:
+                print(f"note: {out} was distilled with {name}={values.get(name)!r}, not {now!r}; it is kept "
+                      "(delete the folder to distil it again)")  # fmt: skip
         return out
     return distill(study.lang, study.size, preset=study.preset, overrides=study.overrides(row), out=out,
                    teacher=teacher)  # fmt: skip
@@ -214,6 +239,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="eval_sets", action="append", default=[], help="eval preset field")
     parser.add_argument("--teacher", default=None, help="teacher of every row (default: the language's)")
     parser.add_argument(
+        "--distill-set",
+        dest="distill_sets",
+        action="append",
+        default=[],
+        help="distillation preset field for every row, e.g. mlm_head_steps=0",
+    )
+    parser.add_argument("--jobs", default="1", help="fine-tuning runs at once: a number or auto (zoo eval's)")
+    parser.add_argument(
         "--with-init", action="store_true", help="also score each initialisation, undistilled"
     )
     parser.add_argument(
@@ -258,6 +291,7 @@ def study_work_dir(root: Path) -> Iterator[None]:
 
 
 def _run(args: argparse.Namespace, main_work: Path) -> int:
+    from zoo.evaluation.jobs_probe import parse_jobs
     from zoo.evaluation.presets import get_preset, parse_overrides
     from zoo.evaluation.progress import PlainListener
     from zoo.evaluation.runner import evaluate, parse_tasks
@@ -266,10 +300,11 @@ def _run(args: argparse.Namespace, main_work: Path) -> int:
 
     spec = get_language(args.lang)
     rows = parse_rows(args.rows)
+    jobs, distill_sets = parse_jobs(args.jobs), parse_distill_sets(args.distill_sets)
     tasks = parse_tasks(spec, args.tasks)
     recipe = parse_overrides(get_preset(args.eval_preset), args.eval_sets)
     root = (args.study or main_work / "ablation" / f"{args.lang}-{args.size}").resolve()
-    study = Study(args.lang, args.size, root, args.minutes, args.preset)
+    study = Study(args.lang, args.size, root, args.minutes, args.preset, distill_sets)
     reference = (args.reference_work_dir or main_work).resolve() / "results"
     if not args.table_only:
         with study_work_dir(root):  # the study's records and students stay in its own work dir
@@ -281,7 +316,7 @@ def _run(args: argparse.Namespace, main_work: Path) -> int:
                 )
                 distill_row(study, row, args.teacher)
             models = row_models(study, rows, args.with_init)
-            evaluate(spec, models, tasks, range(args.seeds), recipe, listener=PlainListener(print))
+            evaluate(spec, models, tasks, range(args.seeds), recipe, listener=PlainListener(print), jobs=jobs)
     text = table(study, rows, [t.name for t in tasks], recipe.name, reference)
     if not args.table_only:
         write_text_atomic(root / "ablation.md", text)

@@ -41,7 +41,8 @@ def test_two_rows_distil_score_and_tabulate_against_the_reference_teacher(
 
     study = tmp_path / "study"
     argv = ["--rows", "random-rel,emb-hid", "--preset", "smoke", "--minutes", "5", "--tasks", "masakhapos"]
-    argv += ["--eval-preset", "smoke", "--teacher", str(tiny_teacher), "--study", str(study), "--with-init"]
+    argv += ["--eval-preset", "smoke", "--teacher", str(tiny_teacher), "--study", str(study)]
+    argv += ["--distill-set", "mlm_head_steps=0", "--jobs", "1", "--with-init"]
     assert ablation.main(argv) == 0
     text = (study / "ablation.md").read_text(encoding="utf-8")
     assert text in capsys.readouterr().out
@@ -55,6 +56,7 @@ def test_two_rows_distil_score_and_tabulate_against_the_reference_teacher(
         rec = json.loads((study / "students" / f"abl-xh-xs-{row}" / "distillation.json").read_text())
         assert rec["preset"]["values"]["max_wall_s"] == 300.0
         assert rec["preset"]["values"]["hidden_loss_weight"] == weight
+        assert rec["preset"]["values"]["mlm_head_steps"] == 0  # --distill-set, for every row alike
         assert rec["stopping"]["stop_reason"] == "budget" and rec["stopping"]["step"] == 6
         # the relation term alone: the whole held-out loss when there is no hidden-state term
         curve = rec["training"]["heldout_relation_loss_curve" if weight else "heldout_loss_curve"]
@@ -73,6 +75,18 @@ def test_two_rows_distil_score_and_tabulate_against_the_reference_teacher(
 
     assert ablation.main(argv[:-1] + ["--table-only"]) == 0  # rerun: nothing to run, the same table
     assert text in capsys.readouterr().out
+    # a rerun with another shared field keeps the finished students and says so
+    other = [a if a != "mlm_head_steps=0" else "mlm_head_steps=2" for a in argv]
+    assert ablation.main(other) == 0
+    out = capsys.readouterr().out
+    kept = study / "students" / "abl-xh-xs-random-rel"
+    assert f"note: {kept} was distilled with mlm_head_steps=0, not 2" in out
+
+
+def test_a_field_of_the_rows_cannot_be_set_for_all_of_them(ablation, capsys):
+    assert ablation.main(["--distill-set", "init_layers=random", "--table-only"]) == 2
+    err = capsys.readouterr().err
+    assert "--distill-set init_layers: the ablation's rows set this field" in err and "--minutes" in err
 
 
 def test_an_unknown_row_is_a_usage_error_with_a_suggestion(ablation, capsys):

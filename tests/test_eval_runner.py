@@ -225,6 +225,38 @@ def test_parallel_jobs_write_the_same_records_as_one_process(env, tiny_model, mo
     assert not again.written and len(again.skipped) == 3
 
 
+def test_jobs_auto_probes_once_and_records_its_choice(env, tiny_model, monkeypatch, tmp_path):
+    from zoo.evaluation import jobs_probe
+
+    monkeypatch.setattr(jobs_probe, "WINDOW_S", 0.3)
+    monkeypatch.setenv("ZOO_WORK_DIR", str(tmp_path))
+    spec = get_language("xh")
+    [model] = resolve_models(spec, [str(tiny_model)])
+    tasks, preset = [spec.task("afrixnli")], get_preset("smoke")
+    notes = []
+    listener = type("L", (EvalListener,), {"note": lambda self, text: notes.append(text)})()
+    summary = evaluate(spec, [model], tasks, [0, 1], preset, jobs="auto", listener=listener)
+    choice = summary.jobs
+    assert choice["mode"] == "auto" and len(notes) == 1 and notes[0].startswith(f"jobs: {choice['jobs']} (")
+    assert [r["details"]["eval_jobs"] for r in summary.records] == [choice, choice]
+    cpus = jobs_probe.available_cpus()
+    if cpus >= 2:  # the probe trained the tiny model's architecture, and its choice ran the seeds
+        rates = {int(n): v for n, v in choice["probe"]["steps_per_s"].items()}
+        assert choice["probe"]["model"] == model.id and sorted(rates) == jobs_probe.candidates(cpus)
+        assert choice["jobs"] == jobs_probe.pick_jobs(rates)
+        threads = {r["details"]["torch_threads"] for r in summary.records}
+        jobs = min(choice["jobs"], 2)  # two seeds: at most two at once
+        assert threads == ({max(1, (os.cpu_count() or 1) // jobs)} if jobs > 1 else {torch_threads()})
+    again = evaluate(spec, [model], tasks, [0, 1], preset, jobs="auto", listener=listener)
+    assert again.jobs is None and len(notes) == 1  # nothing left to run: no probe
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
 def test_a_worker_takes_the_cpus_of_runs_that_ended():
     import multiprocessing
 

@@ -38,14 +38,16 @@ class RunPreset:
     eval_preset: str
     seeds: int
     bench_quick: bool
-    eval_jobs: int = 1  # fine-tuning runs at once (processes)
+    eval_jobs: int | str = 1  # fine-tuning runs at once (processes); auto: probed on the machine
 
 
 RUN_PRESETS = {
     # the whole chain in a few minutes; numbers from it only show that the chain works
     "smoke": RunPreset("smoke", distill="smoke", eval_preset="smoke", seeds=1, bench_quick=True),
     # the offline default: the CPU distillation, scored by the standard protocol (whole splits)
-    "cpu": RunPreset("cpu", distill="cpu", eval_preset="standard", seeds=3, bench_quick=False),
+    "cpu": RunPreset(
+        "cpu", distill="cpu", eval_preset="standard", seeds=3, bench_quick=False, eval_jobs="auto"
+    ),
     # TiME's GPU recipe
     "time-gpu": RunPreset("time-gpu", distill="time-gpu", eval_preset="full", seeds=3, bench_quick=False),
 }
@@ -63,7 +65,7 @@ class RunOptions:
     steps: tuple[str, ...] = STEPS
     online: bool = False
     tasks: list[str] | None = None  # None: every task of the language
-    jobs: int | None = None  # eval runs at once; None: the preset's
+    jobs: int | str | None = None  # eval runs at once (or auto); None: the preset's
     runtime_check: tuple[str, ...] = ()  # runtimes the students' NER/POS heads are scored in too (zoo eval's)
 
     @property
@@ -133,6 +135,7 @@ def step_eval(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]
         checked = []
     groups = [(checked, opts.runtime_check), ([m for m in models if m not in checked], ())]
     written = skipped = 0
+    jobs: list[dict[str, Any]] = []
     for group, runtimes in groups:
         if not group:
             continue
@@ -143,7 +146,12 @@ def step_eval(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]
         for note in summary.notes:
             say(note)
         written, skipped = written + len(summary.written), skipped + len(summary.skipped)
-    return ("done" if written else "skipped"), {"written": written, "skipped": skipped}
+        if summary.jobs:
+            jobs.append(summary.jobs)
+    info: dict[str, Any] = {"written": written, "skipped": skipped}
+    if jobs:
+        info["jobs"] = jobs
+    return ("done" if written else "skipped"), info
 
 
 def step_bench(spec: LanguageSpec, opts: RunOptions) -> tuple[str, dict[str, Any]]:

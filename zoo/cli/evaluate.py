@@ -30,8 +30,12 @@ def eval_cmd(
     ),
     set_: list[str] = typer.Option(None, "--set", help="Change a preset field, e.g. --set max_epochs=30."),
     force: bool = typer.Option(False, "--force", help="Recompute runs whose records exist."),
-    jobs: int = typer.Option(
-        1, "--jobs", "-j", min=1, help="Fine-tuning runs at once, one process each (threads split evenly)."
+    jobs: str = typer.Option(
+        "1",
+        "--jobs",
+        "-j",
+        help="Fine-tuning runs at once, one process each (threads split evenly); auto: the number a short "
+        "probe times as fastest on this machine (recorded in each record's details.eval_jobs).",
     ),
     runtime_check: str = typer.Option(
         None,
@@ -46,6 +50,7 @@ def eval_cmd(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from zoo.evaluation.jobs_probe import parse_jobs
     from zoo.evaluation.presets import DEFAULT_PRESET, get_preset, parse_overrides
     from zoo.evaluation.progress import EvalListener, PlainListener, run_line, trial_line
     from zoo.evaluation.runner import evaluate, parse_tasks
@@ -54,6 +59,7 @@ def eval_cmd(
     from zoo.registry import get_language
     from zoo.results.tables import load_summary, render_table, runtime_check_lines
 
+    n_jobs = parse_jobs(jobs)
     spec = get_language(lang)
     task_list = parse_tasks(spec, tasks)
     recipe = parse_overrides(get_preset(preset or DEFAULT_PRESET), set_)
@@ -69,7 +75,7 @@ def eval_cmd(
 
     def run_all(listener: EvalListener):
         return evaluate(spec, models, task_list, range(seeds), recipe, force=force, listener=listener,
-                        jobs=jobs, runtime_check=check)  # fmt: skip
+                        jobs=n_jobs, runtime_check=check)  # fmt: skip
 
     if not console.is_terminal:  # nohup, CI, a cluster log: one plain line per epoch and per run
         summary = run_all(PlainListener(lambda m: console.print(m, highlight=False, soft_wrap=True)))
@@ -95,6 +101,9 @@ def eval_cmd(
 
                 def trial_finished(self, label: str, trial) -> None:
                     progress.console.print(trial_line(label, trial))
+
+                def note(self, text: str) -> None:
+                    progress.console.print(text)
 
                 def run_finished(self, label: str, record, skipped: bool) -> None:
                     if record is not None and not skipped:

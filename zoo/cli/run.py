@@ -33,8 +33,12 @@ def run_cmd(
     online: bool = typer.Option(
         False, "--online", help="Use the online teacher (Hub) instead of the offline one."
     ),
-    jobs: int = typer.Option(
-        None, "--jobs", "-j", min=1, help="Fine-tuning runs at once in the eval step (default: the preset's)."
+    jobs: str = typer.Option(
+        None,
+        "--jobs",
+        "-j",
+        help="Fine-tuning runs at once in the eval step: a number, or auto (timed on this machine by a short "
+        "probe). Default: the preset's (cpu: auto; smoke and time-gpu: 1).",
     ),
     runtime_check: str = typer.Option(
         None,
@@ -47,6 +51,7 @@ def run_cmd(
     """Teacher → distil → evaluate → bench → card → publish → leaderboard, skipping what is done."""
     from zoo import pipeline
     from zoo.cli.app import options
+    from zoo.evaluation.jobs_probe import parse_jobs
     from zoo.evaluation.runtime_check import parse_check_runtimes
     from zoo.registry import parse_languages
 
@@ -67,7 +72,7 @@ def run_cmd(
         steps=chosen,
         online=online,
         tasks=_csv(tasks) or None,
-        jobs=jobs,
+        jobs=parse_jobs(jobs) if jobs is not None else None,
         runtime_check=tuple(parse_check_runtimes(runtime_check)) if runtime_check is not None else (),
     )
     specs = parse_languages(lang)

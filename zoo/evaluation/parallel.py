@@ -44,6 +44,7 @@ class RunItem:
     force: bool
     runtimes: tuple[str, ...] = ()  # runtimes to score the head through as well (runtime check)
     trial_rate: float | None = None
+    jobs: dict[str, Any] | None = None  # how many runs went at once and why (JobsChoice.as_dict)
 
 
 RunOne = Callable[[RunItem], tuple[Path, dict[str, Any]]]

@@ -22,6 +22,9 @@ class EvalListener:
     def trial_finished(self, label: str, trial: dict[str, Any]) -> None:
         """A learning-rate trial run apart (``--jobs``): not a record, so not a finished run of the plan."""
 
+    def note(self, text: str) -> None:
+        """A choice the evaluation made on this machine (``--jobs auto``), said once before the runs."""
+
 
 def trial_line(label: str, trial: dict[str, Any]) -> str:
     """One line for a finished learning-rate trial: its best select score, chosen epoch and time."""
@@ -65,6 +68,9 @@ class PlainListener(EvalListener):
 
     def trial_finished(self, label: str, trial: dict[str, Any]) -> None:
         self.echo(f"[{time.strftime('%H:%M:%S')}] done {trial_line(label, trial)}")
+
+    def note(self, text: str) -> None:
+        self.echo(f"[{time.strftime('%H:%M:%S')}] {text}")
 
     def run_finished(self, label: str, record: dict[str, Any] | None, skipped: bool) -> None:
         self.n += 1

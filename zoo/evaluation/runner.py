@@ -38,6 +38,7 @@ from typing import Any
 from zoo.errors import UsageError, ZooError
 from zoo.evaluation import lr_search
 from zoo.evaluation.dispatch import UNTRAINED_ROLES, checks_runtimes, model_seeds, peer_module, run_task
+from zoo.evaluation.jobs_probe import JobsChoice, choose_jobs
 from zoo.evaluation.parallel import RunItem, run_parallel, search_trials
 from zoo.evaluation.presets import EvalPreset
 from zoo.evaluation.progress import EvalListener
@@ -83,6 +84,7 @@ class EvalSummary:
     skipped: list[Path] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)  # new and skipped, in run order
     notes: list[str] = field(default_factory=list)  # what the runtime check left out, and why
+    jobs: dict[str, Any] | None = None  # runs at once and why (JobsChoice.as_dict); None: nothing ran
 
 
 class ModelIdentity:
@@ -123,15 +125,17 @@ def evaluate(
     preset: EvalPreset,
     force: bool = False,
     listener: EvalListener | None = None,
-    jobs: int = 1,
+    jobs: int | str = 1,
     runtime_check: Sequence[str] = (),
 ) -> EvalSummary:
     """Run every (model, task, seed) not yet in the results store (all of them with ``force``).
 
     ``jobs > 1`` runs that many fine-tuning runs at once, each in its own process with
     ``cpu_count // jobs`` torch threads (more between epochs once fewer runs are left than workers); records
-    are the same files either way. ``runtime_check``: runtimes (or ``auto``) to score NER and POS heads
-    through as well (see the module docstring).
+    are the same files either way. ``jobs="auto"``: the number :mod:`zoo.evaluation.jobs_probe` measures as
+    fastest here for the largest model left to fine-tune (no probe when nothing is left to run); the choice
+    goes into each new record's ``details.eval_jobs`` and to the listener's ``note``. ``runtime_check``:
+    runtimes (or ``auto``) to score NER and POS heads through as well (see the module docstring).
     """
     from zoo.evaluation.finetune import EPOCH_LISTENER
 
@@ -175,6 +179,11 @@ def evaluate(
             hint="recompute them with --force (the old records are replaced), or keep them and give the "
             "changed recipe a new preset name",
         )
+    choice = _jobs_choice(jobs, todo)
+    if choice.mode == "auto" and todo:
+        listener.note(choice.line())
+    todo = [dataclasses.replace(item, jobs=choice.as_dict()) for item in todo]
+    jobs = choice.jobs
     if jobs > 1 and todo:
         # first the learning-rate trials (each a seed-0 run at one rate, all at once), then every seed:
         # seed 0's record is its chosen trial, the other seeds train at the chosen rate
@@ -193,7 +202,7 @@ def evaluate(
     if unchecked:
         notes.append(f"runtime check: {unchecked} run(s) were skipped (their records exist) without a check "
                      "of every runtime asked for; --force recomputes them with it")
-    summary = EvalSummary(notes=notes)
+    summary = EvalSummary(notes=notes, jobs=choice.as_dict() if todo else None)
     for i in sorted(done):
         path, record, skipped = done[i]
         (summary.skipped if skipped else summary.written).append(path)
@@ -243,6 +252,15 @@ def _changed_fields(record: dict[str, Any], fields: dict[str, Any]) -> list[str]
     return changed + [f"{k} {recorded[k]!r} (no longer a field)" for k in sorted(set(recorded) - set(fields))]
 
 
+def _jobs_choice(jobs: int | str, todo: list[RunItem]) -> JobsChoice:
+    """``jobs`` as given, or the probe's choice for the largest model (encoder parameters) left to train."""
+    trained = [item for item in todo if item.model.role not in UNTRAINED_ROLES]
+    if jobs != "auto" or not trained:
+        return choose_jobs(jobs)
+    largest = max(trained, key=lambda item: item.ident.info().params.get("encoder", 0))
+    return choose_jobs(jobs, largest.model.load_config(), largest.model.id)
+
+
 def _run_one(item: RunItem) -> tuple[Path, dict[str, Any]]:
     """One seed's record of (model, task); with ``item.trial_rate``, only that learning-rate trial of the
     search (stored in the search file; returns its path and the stored trial)."""
@@ -268,6 +286,7 @@ def _run_one(item: RunItem) -> tuple[Path, dict[str, Any]]:
             # the run's own threads: a seed-0 record may be written later, by another process, from its trial;
             # under --jobs a run takes more threads between epochs once other runs have ended
             run.details["torch_threads"] = threads
+            run.details["eval_jobs"] = item.jobs
             if (at_end := torch.get_num_threads()) != threads:
                 run.details["torch_threads_at_end"] = at_end
             # the files leave the scratch dir before it is removed
