@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zoo.errors import UsageError
+from zoo.errors import UsageError, ZooError
 from zoo.evaluation import jobs_probe
 from zoo.evaluation.jobs_probe import JobsChoice, candidates, choose_jobs, parse_jobs, pick_jobs
 
@@ -64,7 +64,7 @@ def test_a_probe_that_cannot_build_the_model_says_so():
     config = BertConfig(hidden_size=30, num_attention_heads=4)  # 30 is not a multiple of 4 heads
     if jobs_probe.available_cpus() < 2:
         pytest.skip("no probe with one CPU")
-    with pytest.raises(Exception, match="the --jobs probe failed: ValueError") as e:
+    with pytest.raises(ZooError, match="the --jobs probe failed: ValueError") as e:
         choose_jobs("auto", config, "broken", window_s=0.1)
     assert "give --jobs a number, not auto" in str(e.value)
 
