@@ -10,12 +10,12 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
-import os
 import time
 from pathlib import Path
 
 import pytest
 
+from zoo.bench.protocol import n_cpus
 from zoo.cli import main
 from zoo.errors import UsageError, ZooError
 from zoo.evaluation.dispatch import task_function
@@ -214,7 +214,7 @@ def test_parallel_jobs_write_the_same_records_as_one_process(env, tiny_model, mo
     assert [p.name for p in two.written] == [p.name for p in one.written] and len(one.written) == 3
     assert [r["seed"] for r in two.records] == [0, 1, 2]  # plan order, whichever finished first
     # each run started on half the CPUs; the last one may take the others' between epochs
-    assert {r["details"]["torch_threads"] for r in two.records} == {max(1, (os.cpu_count() or 1) // 2)}
+    assert {r["details"]["torch_threads"] for r in two.records} == {max(1, n_cpus() // 2)}
     for a, b in zip(one.records, two.records, strict=True):
         assert b["scores"] == pytest.approx(a["scores"], abs=0.5)
     # each run is reported when it ends: 3 runs on 2 workers, so a run ends before the third one's epoch
@@ -239,13 +239,13 @@ def test_jobs_auto_probes_once_and_records_its_choice(env, tiny_model, monkeypat
     choice = summary.jobs
     assert choice["mode"] == "auto" and len(notes) == 1 and notes[0].startswith(f"jobs: {choice['jobs']} (")
     assert [r["details"]["eval_jobs"] for r in summary.records] == [choice, choice]
-    cpus = jobs_probe.available_cpus()
+    cpus = n_cpus()
     if cpus >= 2:  # the probe trained the tiny model's architecture, and its choice ran the seeds
         rates = {int(n): v for n, v in choice["probe"]["steps_per_s"].items()}
         assert choice["probe"]["model"] == model.id and sorted(rates) == jobs_probe.candidates(cpus)
         assert choice["jobs"] == jobs_probe.pick_jobs(rates)
         threads = {r["details"]["torch_threads"] for r in summary.records}
-        jobs, cpus_all = min(choice["jobs"], 2), os.cpu_count() or 1  # two seeds: at most two at once
+        jobs, cpus_all = min(choice["jobs"], 2), n_cpus()  # two seeds: at most two at once
         if jobs > 1:  # a share each, or every CPU for a run that started after the other had ended
             assert threads <= {max(1, cpus_all // jobs), cpus_all}
         else:
@@ -311,9 +311,9 @@ def test_parallel_jobs_run_the_learning_rate_trials_at_once(env, tiny_model, mon
     # seed 0's record is its chosen trial, which started beside the other trial on half the CPUs (its own
     # threads, not the parent's); seed 1 trained at the chosen rate, on half the CPUs or, when seed 0's item
     # (its stored trial, made a record in an instant) had already ended, on all of them
-    half = max(1, (os.cpu_count() or 1) // 2)
+    half = max(1, n_cpus() // 2)
     assert two[0]["details"]["torch_threads"] == half
-    assert two[1]["details"]["torch_threads"] in {half, os.cpu_count() or 1}
+    assert two[1]["details"]["torch_threads"] in {half, n_cpus()}
     chosen = two[0]["details"]["lr_search"]["chosen"]
     assert two[0]["details"]["learning_rate"] == chosen == two[1]["details"]["learning_rate"]
     stored = json.loads(next((tmp_path / "jobs2").rglob("lr-search/*.json")).read_text(encoding="utf-8"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from zoo.bench.protocol import n_cpus
 from zoo.errors import UsageError, ZooError
-from zoo.evaluation import jobs_probe
 from zoo.evaluation.jobs_probe import JobsChoice, candidates, choose_jobs, parse_jobs, pick_jobs
 
 
@@ -45,7 +45,7 @@ def test_the_probe_times_each_candidate_in_processes_of_its_own():
     config = BertConfig(vocab_size=500, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64)  # fmt: skip
     choice = choose_jobs("auto", config, "tiny", window_s=0.3)
-    cpus = jobs_probe.available_cpus()
+    cpus = n_cpus()
     if cpus < 2:
         assert (choice.jobs, choice.why) == (1, "one CPU")
         return
@@ -62,7 +62,7 @@ def test_a_probe_that_cannot_build_the_model_says_so():
     from transformers import BertConfig
 
     config = BertConfig(hidden_size=30, num_attention_heads=4)  # 30 is not a multiple of 4 heads
-    if jobs_probe.available_cpus() < 2:
+    if n_cpus() < 2:
         pytest.skip("no probe with one CPU")
     with pytest.raises(ZooError, match="the --jobs probe failed: ValueError") as e:
         choose_jobs("auto", config, "broken", window_s=0.1)

@@ -20,7 +20,6 @@ probe.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,14 +83,6 @@ def parse_jobs(text: str | int) -> int | str:
     )
 
 
-def available_cpus() -> int:
-    """CPUs this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def candidates(cpus: int) -> list[int]:
     """Runs at once worth timing: 1, 2, 4, ... up to ``cpus`` and :data:`MAX_JOBS`."""
     out, n = [1], 2
@@ -120,9 +111,11 @@ def choose_jobs(
         return JobsChoice(int(jobs), "set")
     import torch
 
+    from zoo.bench.protocol import n_cpus
+
     if torch.cuda.is_available():
         return JobsChoice(1, "auto", why="a GPU: one run at a time")
-    cpus = available_cpus()
+    cpus = n_cpus()
     if cpus < 2 or config is None:
         why = "one CPU" if cpus < 2 else "no model to fine-tune"
         return JobsChoice(1, "auto", why=why)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,6 +81,8 @@ def run_parallel(
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+    from zoo.bench.protocol import n_cpus
+
     for item in items:
         item.ident.info()  # load each model once here, not once per worker
     jobs = min(jobs, len(items))
@@ -94,7 +95,7 @@ def run_parallel(
         max_workers=jobs,
         mp_context=context,
         initializer=_init_worker,
-        initargs=(os.cpu_count() or 1, epochs, running),
+        initargs=(n_cpus(), epochs, running),
     )
     try:
         futures = {pool.submit(_run_in_worker, run_one, item): item for item in items}
