@@ -283,3 +283,36 @@ def test_the_budget_is_refitted_at_later_checkpoints_when_the_pace_changes(tmp_p
         "0.9 x 88 s left / 0.25 s a step (measured over steps 10-20)"
     )
     assert json.loads((tmp_path / stopping.BUDGET_FILE).read_text())["budget"] == 335
+
+
+def test_a_resumed_session_starts_at_its_budget_and_a_refit_may_raise_it_past_an_epoch(tmp_path, monkeypatch):
+    """Session 17: a run whose budget a slow spell cut to 620 steps (under one 788-step epoch) was killed and
+    resumed; its Trainer, planned for 620 steps, allowed at most 788 when the pace came back. The Trainer is
+    now planned for the uncut budget and given the fitted one as training begins."""
+    import types
+
+    from transformers import TrainerControl, TrainerState, TrainingArguments
+
+    from zoo.distill import stopping
+
+    now = [0.0]
+    monkeypatch.setattr(stopping, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    assert stopping.refits_budget(get_preset("cpu")) and not stopping.refits_budget(get_preset("smoke"))
+    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none")
+    cap = stopping.WallClockCap(2000.0, prior_wall_s=500.0, started=0.0)  # a resumed session
+    plan = stopping.RefitPlan(2364, tmp_path, True, None, budget=620)  # ceiling: the uncut budget
+    refit = stopping.BudgetRefit(cap, at_step=50, plan=plan)
+    state = TrainerState(global_step=100, max_steps=2364)  # the Trainer, planned for the uncut budget
+    opt, sched = _linear_schedule(2364, 100)
+    refit.on_train_begin(args, state, TrainerControl(), lr_scheduler=sched, optimizer=opt)
+    assert state.max_steps == 620
+    fresh_opt, _ = _linear_schedule(620, 100)  # the schedule a session planned for 620 steps has at step 100
+    assert opt.param_groups[0]["lr"] == pytest.approx(fresh_opt.param_groups[0]["lr"])
+    for step in range(101, 151):  # the pace is back: 1 s a step
+        now[0] += 1.0
+        opt.step(), sched.step()
+        state.global_step = step
+        refit.on_step_end(args, state, TrainerControl(), lr_scheduler=sched, optimizer=opt)
+    # timed over steps 110-150 (1 s a step), 2000 - 550 = 1450 s left: 150 + floor(0.9 x 1450) = 1455 steps,
+    # past the 788 steps of the first epoch and within the uncut 2,364
+    assert state.max_steps == 1455

@@ -100,10 +100,10 @@ def distill(
         budget, fit = stopping.fit_to_cap(
             job.preset, uncut, step_s, time.monotonic() - t_start, job.run_dir, resuming, main
         )
-        args = training_arguments(job.preset, job.run_dir, bf16=numerics.chosen == "bf16", max_steps=budget)
+        planned = uncut if stopping.refits_budget(job.preset) else budget  # a refit may raise the budget back
+        args = training_arguments(job.preset, job.run_dir, bf16=numerics.chosen == "bf16", max_steps=planned)
         say(_plan(job.preset, budget, len(prep.corpus.train), args.world_size, numerics, fit), main)
-        ceiling = stopping.refit_ceiling(job.preset, uncut, budget, len(prep.corpus.train), args.world_size)
-        refit = stopping.RefitPlan(ceiling, job.run_dir, main, fit)
+        refit = stopping.RefitPlan(uncut, job.run_dir, main, fit, budget=budget)
         trainer, wall_s = _train(job, prep, student, s_tok, collator, args, main, t_start, budget, refit)
         if note := _refit_note(trainer):
             budget, fit = trainer.state.max_steps, note

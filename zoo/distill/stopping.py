@@ -4,7 +4,9 @@
   of the training sequences; the Trainer gets it as ``max_steps``, so the learning-rate schedule decays
   over it. With ``fit_budget_to_cap`` (:func:`fit_to_cap`) the budget is cut, once, to the steps that fit
   in the wall-clock cap at the probed step time, so the schedule decays to its end before the cap; at
-  each checkpoint step :class:`BudgetRefit` fits it again from the step time measured in training.
+  each checkpoint step :class:`BudgetRefit` fits it again from the step time measured in training (the
+  Trainer is then planned for the uncut budget and given the fitted one as training begins:
+  :func:`refits_budget`).
 - A plateau is transformers' :class:`~transformers.EarlyStoppingCallback` (reused as is): ``patience``
   held-out evaluations in a row whose loss is not lower than the best by more than ``min_delta``. Its
   counter is saved in every checkpoint and restored on resume.
@@ -51,12 +53,12 @@ def budget_steps(p: Preset, train_sequences: int, processes: int) -> int:
     return min(budgets)
 
 
-def refit_ceiling(p: Preset, uncut: int, budget: int, train_sequences: int, processes: int) -> int:
-    """The most steps :class:`BudgetRefit` may raise ``budget`` to: the uncut budget, within the epochs the
-    Trainer plans for ``budget`` (it stops at the end of its last planned epoch)."""
-    batch, accumulation = p.per_device_batch_size, p.gradient_accumulation_steps
-    per_epoch = steps_per_epoch(train_sequences, batch, processes, accumulation)
-    return min(uncut, math.ceil(budget / per_epoch) * per_epoch)
+def refits_budget(p: Preset) -> bool:
+    """Whether :class:`BudgetRefit` fits ``p``'s budget to its wall-clock cap during training. The Trainer is
+    then planned for the uncut budget (it stops at the end of its last planned epoch) and told the fitted one
+    at the start of each session, so that a refit may raise a cut budget back up to the uncut one, in a
+    resumed session too (planned for a budget cut below one epoch, a resumed session could not go past it)."""
+    return p.fit_budget_to_cap and p.max_wall_s is not None
 
 
 BUDGET_FILE = "budget.json"
@@ -144,14 +146,17 @@ def agree(value: float, args) -> float:
 
 @dataclass
 class RefitPlan:
-    """What :class:`BudgetRefit` needs besides the cap: the most steps it may raise the budget to
-    (:func:`refit_ceiling`), the run directory (``budget.json``), whether this is the main process, and the
-    first fit's note (:func:`fit_to_cap`), which the refit's note extends."""
+    """What :class:`BudgetRefit` needs besides the cap: the most steps it may raise the budget to (the uncut
+    budget, which the Trainer plans for: :func:`refits_budget`), the run directory (``budget.json``), whether
+    this is the main process, the first fit's note (:func:`fit_to_cap`), which the refit's note extends, and
+    the budget this session starts with (set on the Trainer's state when training begins; None: as
+    planned)."""
 
     ceiling: int
     run_dir: Path
     main: bool
     fit_note: str | None
+    budget: int | None = None
 
 
 def callbacks(
@@ -165,7 +170,7 @@ def callbacks(
     if p.max_wall_s is not None:
         cap = WallClockCap(p.max_wall_s, prior_wall_s, started)
         out.append(cap)
-        if refit is not None and p.fit_budget_to_cap:
+        if refit is not None and refits_budget(p):
             out.append(BudgetRefit(cap, p.eval_steps, refit))
     return out
 
@@ -207,7 +212,7 @@ class BudgetRefit(TrainerCallback):
     The probe (:func:`fit_to_cap`) times the fastest step of one median-length batch without the optimiser,
     evaluations and saves: on a 2-core AMD EPYC it said 1.49 s a step where quiet training took 2.5 s, so
     the cap stopped the run at 70 % of its fitted budget (README "Session 8"). A refit may cut the budget
-    or raise it up to ``ceiling`` (the uncut budget, within the epochs the Trainer planned). The first one
+    or raise it up to ``ceiling`` (the uncut budget, which the Trainer plans for). The first one
     (at ``at_step``) applies any change; later ones only a change of more than :data:`REFIT_TOLERANCE` of
     the budget, so the schedule is not re-spaced for noise. Each is kept in ``budget.json`` before the
     checkpoint of its step is saved, so a resumed run builds the schedule of its checkpoint or a later one.
@@ -224,9 +229,13 @@ class BudgetRefit(TrainerCallback):
         self.began: tuple[float, int] | None = None  # (time, step) from which the steps are timed
         self.refits: list[str] = []  # this session's applied refits, as the note says them
 
-    def on_train_begin(self, args, state, control, **kwargs):
-        """Time from the end of the session's first :data:`WARMUP_SHARE` of steps to its first refit step
-        (at least one step)."""
+    def on_train_begin(self, args, state, control, lr_scheduler=None, optimizer=None, **kwargs):
+        """Set the session's budget on the state and the schedule (the Trainer was planned for the ceiling);
+        time from the end of the session's first :data:`WARMUP_SHARE` of steps to its first refit step (at
+        least one step)."""
+        if self.plan.budget is not None and state.max_steps != self.plan.budget:
+            respace_schedule(lr_scheduler, optimizer, self.plan.budget)
+            state.max_steps = self.plan.budget
         first_refit = (state.global_step // self.at_step + 1) * self.at_step
         untimed = max(1, math.ceil(WARMUP_SHARE * (first_refit - state.global_step)))
         self.warm_at, self.began = state.global_step + untimed, None
