@@ -100,8 +100,9 @@ def distill(
         budget, fit = stopping.fit_to_cap(
             job.preset, uncut, step_s, time.monotonic() - t_start, job.run_dir, resuming, main
         )
-        planned = uncut if stopping.refits_budget(job.preset) else budget  # a refit may raise the budget back
-        args = training_arguments(job.preset, job.run_dir, bf16=numerics.chosen == "bf16", max_steps=planned)
+        # planned for the uncut budget, so that a refit may raise a cut one back; the fitted budget (the uncut
+        # one where nothing is fitted) is set when training begins (stopping.BudgetRefit)
+        args = training_arguments(job.preset, job.run_dir, bf16=numerics.chosen == "bf16", max_steps=uncut)
         say(_plan(job.preset, budget, len(prep.corpus.train), args.world_size, numerics, fit), main)
         refit = stopping.RefitPlan(uncut, job.run_dir, main, fit, budget=budget)
         trainer, wall_s = _train(job, prep, student, s_tok, collator, args, main, t_start, budget, refit)

@@ -75,7 +75,7 @@ def fit_to_cap(
     without ``fit_budget_to_cap``, a cap or a probed step time."""
     from zoo.fileio import write_json_atomic
 
-    if not p.fit_budget_to_cap or p.max_wall_s is None:
+    if not refits_budget(p):
         return budget, None
     saved = run_dir / BUDGET_FILE
     if resuming and saved.is_file():
@@ -170,7 +170,7 @@ def callbacks(
     if p.max_wall_s is not None:
         cap = WallClockCap(p.max_wall_s, prior_wall_s, started)
         out.append(cap)
-        if refit is not None and refits_budget(p):
+        if refit is not None and p.fit_budget_to_cap:
             out.append(BudgetRefit(cap, p.eval_steps, refit))
     return out
 

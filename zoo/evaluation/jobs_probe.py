@@ -160,8 +160,6 @@ def _answers(results: Any, procs: list[Any], deadline: float) -> list[float | st
             dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
             if dead or time.monotonic() > deadline:
                 why = f"a probe process exited with code {dead[0]}" if dead else "no answer in time"
-                for p in procs:
-                    p.kill()
                 raise ZooError(f"the --jobs probe failed: {why}", hint=NUMBER_HINT) from None
     return got
 

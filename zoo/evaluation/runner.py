@@ -179,12 +179,14 @@ def evaluate(
             hint="recompute them with --force (the old records are replaced), or keep them and give the "
             "changed recipe a new preset name",
         )
-    choice = _jobs_choice(jobs, todo)
-    if choice.mode == "auto" and todo:
-        listener.note(choice.line())
-    todo = [dataclasses.replace(item, jobs=choice.as_dict()) for item in todo]
-    jobs = choice.jobs
-    if jobs > 1 and todo:
+    chosen = None  # how many runs at once, and why; nothing to choose when every run is stored
+    if todo:
+        choice = _jobs_choice(jobs, todo)
+        if choice.mode == "auto":
+            listener.note(choice.line())
+        chosen, jobs = choice.as_dict(), choice.jobs
+        todo = [dataclasses.replace(item, jobs=chosen) for item in todo]
+    if todo and jobs > 1:
         # first the learning-rate trials (each a seed-0 run at one rate, all at once), then every seed:
         # seed 0's record is its chosen trial, the other seeds train at the chosen rate
         run_parallel(_run_one, search_trials(todo), jobs, listener, done)
@@ -202,7 +204,7 @@ def evaluate(
     if unchecked:
         notes.append(f"runtime check: {unchecked} run(s) were skipped (their records exist) without a check "
                      "of every runtime asked for; --force recomputes them with it")
-    summary = EvalSummary(notes=notes, jobs=choice.as_dict() if todo else None)
+    summary = EvalSummary(notes=notes, jobs=chosen)
     for i in sorted(done):
         path, record, skipped = done[i]
         (summary.skipped if skipped else summary.written).append(path)
